@@ -1,0 +1,82 @@
+# Shared helpers: config validation, the run matrix, and input functions.
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from psymtl import encoders, tasks as T
+from psymtl.config import check
+
+check(config, Path(workflow.basedir, "schemas", "config.schema.yaml"))  # readable message per key
+validate(config, "../schemas/config.schema.yaml")  # also fills in schema defaults
+
+RESULTS = "results"
+DATASETS = ("cancer", "dreaddit", "pirina", "fig_loneliness")
+
+
+wildcard_constraints:
+    study="[A-C]",
+    condition="[A-Za-z0-9_]+",
+    seed=r"\d+",
+    dataset="|".join(DATASETS),
+
+
+def dataset_source(dataset):
+    """The one source section a dataset uses (so edits to unused sections rerun nothing)."""
+    d = config["datasets"][dataset]
+    kind = d["source"]
+    spec = {"kind": kind, "manual": d.get("manual", "")}
+    if kind == "path":
+        return spec | {"path": d["path"]}
+    return spec | d[kind]
+
+
+def condition_settings(study, condition):
+    """The complete, merged settings of one condition (training defaults + overrides)."""
+    cond = config["studies"][study]["conditions"][condition]
+    return {**config["training"], **cond}
+
+
+def condition_datasets(study, condition):
+    names = condition_settings(study, condition)["tasks"]
+    try:
+        return sorted({T.get(n).dataset for n in names})
+    except KeyError as exc:
+        raise ValueError(f"config studies.{study}.conditions.{condition}.tasks: {exc}") from None
+
+
+def runs():
+    """Every (study, condition, seed) of the config."""
+    return [
+        (study, cond, seed)
+        for study, s in config["studies"].items()
+        for cond in s["conditions"]
+        for seed in config["seeds"]
+    ]
+
+
+def run_dir(study, condition, seed):
+    return f"{RESULTS}/{study}/{condition}/seed{seed}"
+
+
+def tokenizer_key(spec):
+    """Token files are shared by every encoder with the same tokenizer."""
+    return encoders.slug(spec)
+
+
+def encoder_specs():
+    specs = {config["training"]["encoder"]}
+    for study in config["studies"].values():
+        specs |= {c.get("encoder", config["training"]["encoder"]) for c in study["conditions"].values()}
+    return {tokenizer_key(s): s for s in specs}
+
+
+def train_inputs(wildcards):
+    cond = condition_settings(wildcards.study, wildcards.condition)
+    key = tokenizer_key(cond["encoder"])
+    inputs = {}
+    for ds in condition_datasets(wildcards.study, wildcards.condition):
+        inputs[f"{ds}__data"] = f"{RESULTS}/data/{ds}.parquet"
+        inputs[f"{ds}__split"] = f"{RESULTS}/splits/{ds}.parquet"
+        inputs[f"{ds}__tokens"] = f"{RESULTS}/tokens/{ds}/{key}.parquet"
+        inputs[f"{ds}__tokens_info"] = f"{RESULTS}/tokens/{ds}/{key}.json"
+    return inputs

@@ -1,0 +1,36 @@
+# Raw data (download, local copy or synthetic) and ingestion into canonical parquet.
+
+
+rule fetch:
+    output:
+        directory(f"{RESULTS}/raw/{{dataset}}"),
+    input:
+        columns="resources/dreaddit_columns.txt",
+    params:
+        source=lambda w: dataset_source(w.dataset),
+    conda:
+        "../envs/psymtl.yaml"
+    log:
+        f"{RESULTS}/logs/fetch/{{dataset}}.log",
+    script:
+        "../scripts/fetch.py"
+
+
+rule ingest:
+    input:
+        f"{RESULTS}/raw/{{dataset}}",
+    output:
+        data=f"{RESULTS}/data/{{dataset}}.parquet",
+        report=f"{RESULTS}/data/{{dataset}}.report.json",
+    params:
+        options=lambda w: {
+            k: v
+            for k, v in config["datasets"][w.dataset].items()
+            if k in ("train_positive", "train_negative")
+        },
+    conda:
+        "../envs/psymtl.yaml"
+    log:
+        f"{RESULTS}/logs/ingest/{{dataset}}.log",
+    script:
+        "../scripts/ingest.py"

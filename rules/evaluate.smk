@@ -1,0 +1,16 @@
+# Metrics of one run from its predictions.
+
+
+rule evaluate:
+    input:
+        f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/predictions.parquet",
+    output:
+        f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/metrics.json",
+    params:
+        tasks=lambda w: condition_settings(w.study, w.condition)["tasks"],
+    conda:
+        "../envs/psymtl.yaml"
+    log:
+        f"{RESULTS}/logs/evaluate/{{study}}/{{condition}}/seed{{seed}}.log",
+    script:
+        "../scripts/evaluate.py"

@@ -1,0 +1,18 @@
+# One split assignment per dataset, written once and read by every training job.
+
+
+rule split:
+    input:
+        f"{RESULTS}/data/{{dataset}}.parquet",
+    output:
+        f"{RESULTS}/splits/{{dataset}}.parquet",
+    params:
+        seed=config["splits"]["seed"],
+        dev_fraction=config["splits"]["dev_fraction"],
+        ratios=config["splits"]["ratios"],
+    conda:
+        "../envs/psymtl.yaml"
+    log:
+        f"{RESULTS}/logs/split/{{dataset}}.log",
+    script:
+        "../scripts/split.py"

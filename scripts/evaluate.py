@@ -1,0 +1,10 @@
+"""Metrics of one run, per split and task."""
+
+import pandas as pd
+
+from psymtl import experiment, logs
+from psymtl.io import write_json
+
+with logs.to_file(snakemake.log[0]):  # noqa: F821
+    pred = pd.read_parquet(snakemake.input[0])  # noqa: F821
+    write_json(experiment.evaluate(pred, snakemake.params.tasks), snakemake.output[0])  # noqa: F821

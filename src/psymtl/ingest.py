@@ -1,0 +1,175 @@
+"""Ingestion: validate each raw dataset and normalise it to one canonical parquet.
+
+Canonical columns: ``id`` (str), ``text`` (str), ``source_split`` (official split or None),
+then the dataset's label columns. Rows with empty texts and exact duplicates are dropped and
+counted; anything malformed raises :class:`InputError` naming the file, row and field.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from psymtl.errors import InputError
+from psymtl.labels import (
+    CANCER_EMOTIONS,
+    CANCER_INTENSITY,
+    FIG_CATEGORIES,
+    PIRINA_TEST_LABELS,
+    PIRINA_TRAIN_LABELS,
+)
+
+Report = dict[str, Any]
+
+
+def read_csv(path: Path, required: list[str]) -> pd.DataFrame:
+    """Read a UTF-8 CSV as strings; fail clearly on bad bytes or missing columns."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(path, f"byte {raw[exc.start]:#x} at offset {exc.start} (line {line}) "
+                         "is not UTF-8; re-save the file as UTF-8") from None
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise InputError(path, f"not a well-formed CSV: {exc}") from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError(path, f"missing column(s) {missing}; found {list(df.columns)[:20]}")
+    return df
+
+
+def check_values(df: pd.DataFrame, path: Path, field: str, allowed: tuple[str, ...]) -> None:
+    bad = ~df[field].isin(allowed)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(path, f"unexpected value {df[field].iat[i]!r} ({int(bad.sum())} rows "
+                         f"like it); expected one of {list(allowed)}", row=i + 1, field=field)
+
+
+def finalise(df: pd.DataFrame, report: Report, key: list[str] | None = None) -> pd.DataFrame:
+    """Drop empty texts and exact duplicates (same text and labels); count what went."""
+    df = df.copy()
+    df["text"] = df["text"].fillna("").astype(str)
+    empty = df["text"].str.strip() == ""
+    report["dropped_empty_text"] = int(empty.sum())
+    df = df[~empty]
+    dup = df.duplicated(subset=key or ["text"], keep="first")
+    report["dropped_duplicates"] = int(dup.sum())
+    df = df[~dup]
+    if df["id"].duplicated().any():
+        first = df["id"][df["id"].duplicated()].iat[0]
+        raise InputError(report["source"], f"duplicate ids, e.g. {first!r}", field="id")
+    if "source_split" in df and df["source_split"].notna().any():
+        in_test = set(df.loc[df["source_split"] == "test", "text"])
+        leak = (df["source_split"] != "test") & df["text"].isin(in_test)
+        report["dropped_train_test_overlap"] = int(leak.sum())
+        df = df[~leak]
+    report["rows"] = len(df)
+    return df.reset_index(drop=True)
+
+
+def cancer(raw: Path) -> tuple[pd.DataFrame, Report]:
+    path = _single_csv(raw)
+    df = read_csv(path, ["posts", "predicted", "intensity"])
+    rep: Report = {"source": str(path), "rows_read": len(df)}
+    check_values(df, path, "predicted", CANCER_EMOTIONS)
+    expected = df["predicted"].map(CANCER_INTENSITY).astype(str)
+    mism = df["intensity"].str.strip() != expected
+    if mism.any():
+        i = int(np.flatnonzero(mism.to_numpy())[0])
+        raise InputError(path, f"intensity {df['intensity'].iat[i]!r} does not match "
+                         f"predicted={df['predicted'].iat[i]!r} (expected {expected.iat[i]})",
+                         row=i + 1, field="intensity")
+    out = pd.DataFrame({
+        "id": [f"cancer-{i:05d}" for i in range(len(df))], "text": df["posts"],
+        "source_split": None, "emotion": df["predicted"],
+        "intensity": df["intensity"].astype(int),
+    })
+    return finalise(out, rep, key=["text", "emotion"]), rep
+
+
+def dreaddit(raw: Path) -> tuple[pd.DataFrame, Report]:
+    frames, rep = [], {"source": str(raw)}
+    for split in ("train", "test"):
+        path = raw / f"dreaddit-{split}.csv"
+        df = read_csv(path, ["id", "text", "label", "subreddit", "post_id", "confidence"])
+        check_values(df, path, "label", ("0", "1"))
+        rep[f"rows_read_{split}"] = len(df)
+        frames.append(pd.DataFrame({
+            "id": "dreaddit-" + df["id"], "text": df["text"], "source_split": split,
+            "stress": df["label"].astype(int), "subreddit": df["subreddit"],
+            "post_id": df["post_id"], "confidence": pd.to_numeric(df["confidence"]),
+        }))
+    return finalise(pd.concat(frames), rep, key=["text", "stress", "source_split"]), rep
+
+
+def pirina(raw: Path, train_positive: list[str] | tuple[str, ...] = ("dsf",),
+           train_negative: list[str] | tuple[str, ...] = ("ndf",)) -> tuple[pd.DataFrame, Report]:
+    """Depression (1) vs not (0): in train from the chosen forums (the authors: dsf vs ndf),
+    in test do vs nd. Train rows of other forums are kept with depression = NA (unused)."""
+    frames, rep = [], {"source": str(raw)}
+    mapping = {"train": (set(train_positive), set(train_negative)), "test": ({"do"}, {"nd"})}
+    for split, allowed in (("train", PIRINA_TRAIN_LABELS), ("test", PIRINA_TEST_LABELS)):
+        path = raw / f"{split}.csv"
+        df = read_csv(path, ["label", "text"])
+        check_values(df, path, "label", allowed)
+        rep[f"rows_read_{split}"] = len(df)
+        pos, neg = mapping[split]
+        dep = df["label"].map(lambda v, p=pos, n=neg: 1 if v in p else 0 if v in n else pd.NA)
+        frames.append(pd.DataFrame({
+            "id": [f"pirina-{split}-{i:05d}" for i in range(len(df))], "text": df["text"],
+            "source_split": split, "forum_label": df["label"], "depression": dep.astype("Int64"),
+        }))
+    return finalise(pd.concat(frames), rep, key=["text", "forum_label", "source_split"]), rep
+
+
+def fig_loneliness(raw: Path) -> tuple[pd.DataFrame, Report]:
+    from datasets import load_from_disk
+
+    frames, rep = [], {"source": str(raw)}
+    for split in ("train", "dev", "test"):
+        folder = raw / f"{split}_set"
+        if not folder.is_dir():
+            raise InputError(raw, f"missing split folder {folder.name}/ (save_to_disk layout "
+                             "with train_set/, dev_set/, test_set/)")
+        df = load_from_disk(str(folder)).to_pandas()
+        missing = [c for c in ("unique_id", "text", *FIG_CATEGORIES) if c not in df.columns]
+        if missing:
+            raise InputError(folder, f"missing column(s) {missing}; found {list(df.columns)}")
+        for col, names in FIG_CATEGORIES.items():
+            for i, votes in enumerate(df[col]):
+                if len(votes) != len(names) or min(votes) < 0:
+                    raise InputError(folder, f"expected {len(names)} non-negative vote counts "
+                                     f"{list(names)}, got {list(votes)}", row=i + 1, field=col)
+        rep[f"rows_read_{split}"] = len(df)
+        out = pd.DataFrame({"id": df["unique_id"].astype(str), "text": df["text"],
+                            "source_split": split})
+        for col in FIG_CATEGORIES:
+            out[col] = [np.asarray(v, dtype=np.int64).tolist() for v in df[col]]
+        frames.append(out)
+    return finalise(pd.concat(frames), rep, key=["text", "source_split"]), rep
+
+
+def _single_csv(raw: Path) -> Path:
+    files = sorted(raw.glob("*.csv")) if raw.is_dir() else [raw]
+    if len(files) != 1:
+        raise InputError(raw, f"expected exactly one CSV file, found {[f.name for f in files]}")
+    return files[0]
+
+
+READERS: dict[str, Callable[[Path], tuple[pd.DataFrame, Report]]] = {
+    "cancer": cancer, "dreaddit": dreaddit, "pirina": pirina, "fig_loneliness": fig_loneliness,
+}
+
+
+def ingest(dataset: str, raw: str | Path, **options: Any) -> tuple[pd.DataFrame, Report]:
+    """Read dataset ``dataset`` from its raw folder; ``options`` go to its reader."""
+    return READERS[dataset](Path(raw), **options)

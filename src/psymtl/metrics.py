@@ -1,0 +1,105 @@
+"""Metrics for classification, regression and label distributions.
+
+Distribution metrics follow Geng (2016), as in the FIG-Loneliness paper's Table 2, computed
+per example and averaged. Zero conventions: in Clark and Canberra a term with
+``P_k + Q_k = 0`` is 0 (0/0 := 0); in KL a term with ``P_k = 0`` is 0 and ``Q`` is clamped
+at ``EPS = 1e-12``; JS uses base-2 logs (bounded by 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    mean_absolute_error,
+    precision_recall_fscore_support,
+    r2_score,
+)
+
+EPS = 1e-12
+
+
+def classification(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
+    """Accuracy, P/R/F1 (positive class when binary, support-weighted otherwise), macro F1."""
+    pred = prob.argmax(-1)
+    labels = np.arange(prob.shape[-1])
+    binary = prob.shape[-1] == 2
+    p, r, f, _ = precision_recall_fscore_support(
+        y, pred, labels=labels if not binary else None, pos_label=1,
+        average="binary" if binary else "weighted", zero_division=0)
+    return {"accuracy": float(accuracy_score(y, pred)), "precision": float(p),
+            "recall": float(r), "f1": float(f),
+            "f1_weighted": float(f1_score(y, pred, labels=labels, average="weighted",
+                                          zero_division=0)),
+            "f1_macro": float(f1_score(y, pred, labels=labels, average="macro",
+                                       zero_division=0)),
+            "n": len(y)}
+
+
+def regression(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    return {"r2": float(r2_score(y, pred)) if len(y) > 1 else float("nan"),
+            "mae": float(mean_absolute_error(y, pred)), "n": len(y)}
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.zeros_like(num, dtype=float), where=den > 0)
+
+
+def clark(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    return np.sqrt(_ratio((p - q) ** 2, (p + q) ** 2).sum(-1))
+
+
+def canberra(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    return _ratio(np.abs(p - q), p + q).sum(-1)
+
+
+def cosine(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    return (p * q).sum(-1) / np.maximum(np.linalg.norm(p, axis=-1) * np.linalg.norm(q, axis=-1),
+                                        EPS)
+
+
+def intersection(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    return np.minimum(p, q).sum(-1)
+
+
+def chebyshev(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    return np.abs(p - q).max(-1)
+
+
+def kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    return np.where(p > 0, p * (np.log(np.maximum(p, EPS)) - np.log(np.maximum(q, EPS))),
+                    0.0).sum(-1)
+
+
+def js(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    m = (p + q) / 2
+    return (kl(p, m) + kl(q, m)) / (2 * np.log(2))
+
+
+def mode_match(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """1 where the prediction's argmax is among the target's (tied) argmaxes."""
+    top = p == p.max(-1, keepdims=True)
+    return top[np.arange(len(q)), q.argmax(-1)].astype(float)
+
+
+DISTRIBUTION = {"accuracy": mode_match, "clark": clark, "canberra": canberra, "cosine": cosine,
+                "intersection": intersection, "chebyshev": chebyshev, "kl": kl, "js": js}
+LOWER_IS_BETTER = {"clark", "canberra", "chebyshev", "kl", "js", "mae"}
+
+
+def distribution(p: np.ndarray, q: np.ndarray) -> dict[str, float]:
+    """Mean of each distribution metric over examples (targets ``p``, predictions ``q``)."""
+    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    return {name: float(fn(p, q).mean()) for name, fn in DISTRIBUTION.items()} | {"n": len(p)}
+
+
+PRIMARY = {"classification": "f1", "regression": "r2", "distribution": "intersection"}
+
+
+def compute(kind: str, target: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    if kind == "classification":
+        return classification(target.astype(int), pred)
+    if kind == "regression":
+        return regression(target, pred)
+    return distribution(target, pred)

@@ -1,0 +1,69 @@
+"""Split assignment: official splits kept, a seeded stratified dev carved where one is missing,
+otherwise seeded stratified train/dev/test. Written once per dataset, reused by every job."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from psymtl.errors import InputError
+
+SPLITS = ("train", "dev", "test")
+
+
+def stratum(df: pd.DataFrame, column: str) -> pd.Series:
+    """A hashable stratification key (argmax for vote-vector columns, 'NA' for missing)."""
+    col = df[column]
+    if col.map(lambda v: isinstance(v, list | np.ndarray)).any():
+        return col.map(lambda v: str(int(np.argmax(v))))
+    return col.astype("string").fillna("NA")
+
+
+def assign(df: pd.DataFrame, stratify: str, seed: int, dev_fraction: float,
+           ratios: tuple[float, float, float], name: str = "dataset") -> pd.DataFrame:
+    """Return a frame ``id, split`` for every row of ``df``."""
+    official = df["source_split"].dropna().unique().tolist() if "source_split" in df else []
+    split = pd.Series(index=df.index, dtype="object")
+    y = stratum(df, stratify)
+    if set(official) >= set(SPLITS):
+        split[:] = df["source_split"]
+    elif set(official) >= {"train", "test"}:
+        split[:] = df["source_split"]
+        train = df.index[df["source_split"] == "train"]
+        _, dev = _split(train, y[train], dev_fraction, seed, name, "train -> dev")
+        split[dev] = "dev"
+    else:
+        rest, test = _split(df.index, y, ratios[2], seed, name, "all -> test")
+        _, dev = _split(rest, y[rest], ratios[1] / (ratios[0] + ratios[1]), seed, name,
+                        "rest -> dev")
+        split[:] = "train"
+        split[dev] = "dev"
+        split[test] = "test"
+    out = pd.DataFrame({"id": df["id"], "split": split.astype(str)})
+    check_classes(out, y, name, stratify)
+    return out
+
+
+def _split(index: pd.Index, y: pd.Series, frac: float, seed: int, name: str,
+           what: str) -> tuple[pd.Index, pd.Index]:
+    try:
+        a, b = train_test_split(index, test_size=frac, random_state=seed, stratify=y)
+    except ValueError as exc:
+        raise InputError(name, f"cannot make a stratified split ({what}, {len(index)} rows, "
+                         f"class counts {y.value_counts().to_dict()}): {exc}") from None
+    return pd.Index(a), pd.Index(b)
+
+
+def check_classes(split: pd.DataFrame, y: pd.Series, name: str, field: str) -> None:
+    """Every labelled class seen in train must also appear in dev and test."""
+    classes = set(y[y != "NA"])
+    for s in SPLITS:
+        have = set(y[(split["split"] == s).to_numpy() & (y != "NA").to_numpy()])
+        if have and classes - have:
+            raise InputError(name, f"class(es) {sorted(classes - have)} missing from the {s} "
+                             "split; add data or change the split settings", field=field)
+
+
+STRATIFY = {"cancer": "emotion", "dreaddit": "stress", "pirina": "depression",
+            "fig_loneliness": "lonely"}

@@ -1,0 +1,106 @@
+"""Prediction tasks: what each head predicts, from which dataset column, and its loss."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from psymtl.labels import CANCER_EMOTIONS, FIG_CATEGORIES
+
+KINDS = ("classification", "distribution", "regression")
+EPS = 1e-8
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    kind: str  # classification | distribution | regression
+    dataset: str
+    column: str
+    classes: tuple[str, ...] = ()
+
+    @property
+    def n_out(self) -> int:
+        return 1 if self.kind == "regression" else len(self.classes)
+
+    def targets(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Targets as an array and a boolean 'present' mask (missing rows are masked)."""
+        n = len(df)
+        if self.column not in df:
+            return _empty(self, n), np.zeros(n, dtype=bool)
+        col = df[self.column]
+        if self.kind == "classification":
+            if pd.api.types.is_numeric_dtype(col):
+                y = col.astype("Float64").fillna(-1).to_numpy(dtype=np.int64)
+            else:
+                index = {c: i for i, c in enumerate(self.classes)}
+                y = col.map(index).astype("Float64").fillna(-1).to_numpy(dtype=np.int64)
+            return y, y >= 0
+        if self.kind == "regression":
+            y = col.astype("Float64").to_numpy(dtype=np.float32, na_value=np.nan)
+            return y, ~np.isnan(y)
+        out = _empty(self, n)
+        present = np.zeros(n, dtype=bool)
+        for i, v in enumerate(col):
+            if v is None or (not isinstance(v, list | np.ndarray) and pd.isna(v)):
+                continue
+            v = np.asarray(v, dtype=np.float64)
+            if v.sum() > 0:  # e.g. fine-grained votes of non-lonely posts are all zero
+                out[i] = v / v.sum()
+                present[i] = True
+        return out, present
+
+
+def _empty(task: Task, n: int) -> np.ndarray:
+    if task.kind == "distribution":
+        return np.zeros((n, task.n_out), dtype=np.float32)
+    return np.full(n, -1 if task.kind == "classification" else np.nan)
+
+
+def loss(task: Task, logits: torch.Tensor, target: torch.Tensor,
+         distance: str = "kl") -> torch.Tensor:
+    """Per-example loss (the caller masks and averages)."""
+    if task.kind == "classification":
+        return F.cross_entropy(logits.float(), target.clamp_min(0), reduction="none")
+    if task.kind == "regression":
+        return (logits.float().squeeze(-1) - target) ** 2
+    return distribution_loss(F.log_softmax(logits.float(), dim=-1), target, distance)
+
+
+def distribution_loss(log_q: torch.Tensor, p: torch.Tensor, distance: str) -> torch.Tensor:
+    """Distance between target distributions ``p`` and predictions ``exp(log_q)`` per row."""
+    if distance == "kl":
+        return (p * (torch.log(p.clamp_min(EPS)) - log_q)).sum(-1)
+    if distance == "ce":
+        return -(p * log_q).sum(-1)
+    if distance == "hellinger":
+        diff = torch.sqrt(p.clamp_min(0)) - torch.exp(0.5 * log_q)
+        return torch.sqrt(0.5 * (diff**2).sum(-1) + EPS)
+    raise ValueError(f"unknown distribution distance {distance!r}")
+
+
+def probabilities(task: Task, logits: torch.Tensor) -> torch.Tensor:
+    if task.kind == "regression":
+        return logits.float().squeeze(-1)
+    return torch.softmax(logits.float(), dim=-1)
+
+
+_BINARY = ("no", "yes")
+REGISTRY: dict[str, Task] = {
+    "emotion": Task("emotion", "classification", "cancer", "emotion", CANCER_EMOTIONS),
+    "depression": Task("depression", "classification", "pirina", "depression", _BINARY),
+    "stress": Task("stress", "classification", "dreaddit", "stress", _BINARY),
+    **{c: Task(c, "distribution", "fig_loneliness", c, names)
+       for c, names in FIG_CATEGORIES.items()},
+}
+
+
+def get(name: str) -> Task:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown task {name!r}; known: {sorted(REGISTRY)}") from None

@@ -1,0 +1,246 @@
+"""The training loop shared by every model: length-grouped dynamic-padding batches, AdamW with
+warm-up, gradient clipping, best-dev selection with early stopping, epoch checkpoints that a
+killed job resumes from, bf16 autocast on CUDA, deterministic on CPU for a given seed."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
+
+from psymtl import batching
+from psymtl import tasks as T
+from psymtl.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    epochs: int = 3
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    lr: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    schedule: str = "linear"
+    grad_clip: float = 1.0
+    patience: int = 2
+    seed: int = 1
+    mixing: str = "proportional"
+    distance: str = "kl"
+    device: str = "auto"
+    bf16: bool = True
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Settings:
+        names = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class Split:
+    """Tokenised examples of one split, their targets and where they came from."""
+
+    keys: pd.DataFrame  # id, split, dataset
+    ids: list[np.ndarray]
+    layout: dict  # prefix / suffix / pad_id
+    targets: dict[str, np.ndarray]
+    present: dict[str, np.ndarray]
+    lengths: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        extra = len(self.layout["prefix"]) + len(self.layout["suffix"])
+        self.lengths = np.asarray([len(s) + extra for s in self.ids], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def batch(self, idx: np.ndarray, device: torch.device) -> dict[str, torch.Tensor]:
+        b = batching.collate([self.ids[i] for i in idx], self.layout["prefix"],
+                             self.layout["suffix"], self.layout["pad_id"])
+        for name, y in self.targets.items():
+            b[f"y_{name}"] = torch.as_tensor(y[idx])
+            b[f"m_{name}"] = torch.as_tensor(self.present[name][idx])
+        return {k: v.to(device) for k, v in b.items()}
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def pick_device(pref: str = "auto") -> torch.device:
+    """CUDA when asked for or available (the GPU Slurm gave via CUDA_VISIBLE_DEVICES), else CPU."""
+    if pref == "cpu" or (pref == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise RuntimeError("device: cuda was requested but no CUDA device is visible")
+    return torch.device("cuda")
+
+
+def task_losses(model_out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
+                tasks: Sequence[T.Task], distance: str) -> dict[str, torch.Tensor]:
+    """Masked mean loss per task, for the tasks that have targets in this batch."""
+    out = {}
+    for t in tasks:
+        m = batch[f"m_{t.name}"]
+        if m.any():
+            per = T.loss(t, model_out[t.name][m], batch[f"y_{t.name}"][m], distance)
+            out[t.name] = per.mean()
+    return out
+
+
+@torch.no_grad()
+def predict(model: nn.Module, tasks: Sequence[T.Task], data: Split, batch_size: int,
+            device: torch.device, bf16: bool = True) -> dict[str, np.ndarray]:
+    """Per-task probabilities (or values) and any extra outputs, in the order of ``data``."""
+    model.eval()
+    chunks: dict[str, list[np.ndarray]] = {}
+    order = []
+    for idx in batching.eval_batches(data.lengths, batch_size):
+        b = data.batch(idx, device)
+        with _autocast(device, bf16):
+            out = model(**b)
+        for t in tasks:
+            chunks.setdefault(t.name, []).append(T.probabilities(t, out[t.name]).cpu().numpy())
+        for k, v in out.items():
+            if k.startswith("_"):
+                chunks.setdefault(k, []).append(v.float().cpu().numpy())
+        order.append(idx)
+    inverse = np.argsort(np.concatenate(order)) if order else np.array([], dtype=int)
+    return {k: np.concatenate(v)[inverse] for k, v in chunks.items()}
+
+
+def _autocast(device: torch.device, bf16: bool):
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and bf16)
+
+
+def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[T.Task], train: Split,
+        dev: Split, s: Settings, select: Callable[[dict[str, np.ndarray]], float],
+        run_dir: str | Path) -> dict:
+    """Train, keep the best-dev state in ``model``; return a summary with the per-step log."""
+    run_dir = Path(run_dir)
+    ckpt = run_dir / "resume.pt"
+    device = pick_device(s.device)
+    seed_everything(s.seed)
+    model.to(device)
+    combiner.to(device)
+    optim = torch.optim.AdamW(_param_groups(model, combiner, s.weight_decay), lr=s.lr)
+    groups = train.keys["dataset"].to_numpy()
+    steps_per_epoch = len(batching.train_batches(train.lengths, groups, s.batch_size, s.seed, 0,
+                                                 s.mixing))
+    total = steps_per_epoch * s.epochs
+    make = (get_cosine_schedule_with_warmup if s.schedule == "cosine"
+            else get_linear_schedule_with_warmup)
+    sched = make(optim, math.ceil(s.warmup_ratio * total), total)
+    state = {"epoch": 0, "best": -math.inf, "best_epoch": -1, "bad": 0, "best_state": None,
+             "log": [], "dev_scores": [], "seconds": 0.0, "tokens": 0, "examples": 0}
+    if ckpt.exists():
+        state = _resume(ckpt, model, combiner, optim, sched)
+        log.info("resumed from %s at epoch %d", ckpt, state["epoch"])
+
+    while state["epoch"] < s.epochs and state["bad"] < s.patience:
+        epoch = state["epoch"]
+        model.train()
+        t0 = time.perf_counter()
+        batches = batching.train_batches(train.lengths, groups, s.batch_size, s.seed, epoch,
+                                         s.mixing)
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{s.epochs}", unit="batch",
+                   mininterval=5, disable=None)
+        for idx in bar:
+            b = train.batch(idx, device)
+            with _autocast(device, s.bf16):
+                out = model(**b)
+            losses = task_losses(out, b, tasks, s.distance)
+            loss = combiner(losses)
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            if s.grad_clip:
+                nn.utils.clip_grad_norm_(list(model.parameters()) + list(combiner.parameters()),
+                                         s.grad_clip)
+            optim.step()
+            sched.step()
+            state["tokens"] += int(b["attention_mask"].sum())
+            state["examples"] += len(idx)
+            state["log"].append({"step": len(state["log"]) + 1, "epoch": epoch + 1,
+                                 "loss": float(loss.detach()),
+                                 **{f"loss_{k}": float(v.detach()) for k, v in losses.items()},
+                                 **{f"w_{k}": v for k, v in combiner.weights().items()}})
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", refresh=False)
+        state["seconds"] += time.perf_counter() - t0
+        score = select(predict(model, tasks, dev, s.eval_batch_size, device, s.bf16))
+        state["dev_scores"].append(score)
+        log.info("epoch %d: dev score %.4f", epoch + 1, score)
+        if score > state["best"]:
+            state.update(best=score, best_epoch=epoch + 1, bad=0,
+                         best_state=_cpu_copy(model.state_dict()))
+        else:
+            state["bad"] += 1
+        state["epoch"] = epoch + 1
+        _checkpoint(ckpt, state, model, combiner, optim, sched)
+
+    if state["best_state"] is not None:
+        model.load_state_dict(state["best_state"])
+    summary = {k: state[k] for k in ("best", "best_epoch", "dev_scores", "seconds", "tokens",
+                                     "examples")}
+    summary |= {"epochs_run": state["epoch"], "steps": len(state["log"]),
+                "device": str(device), "settings": asdict(s)}
+    summary["train_examples_per_s"] = state["examples"] / max(state["seconds"], 1e-9)
+    summary["train_tokens_per_s"] = state["tokens"] / max(state["seconds"], 1e-9)
+    summary["log"] = state["log"]
+    return summary
+
+
+def _param_groups(model: nn.Module, combiner: nn.Module, wd: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 or "LayerNorm" in name or "norm" in name else decay).append(p)
+    return [{"params": decay, "weight_decay": wd},
+            {"params": no_decay + list(combiner.parameters()), "weight_decay": 0.0}]
+
+
+def _cpu_copy(sd: dict) -> dict:
+    return {k: v.detach().to("cpu", copy=True) for k, v in sd.items()}
+
+
+def _checkpoint(path: Path, state: dict, model, combiner, optim, sched) -> None:
+    payload = {"state": copy.copy(state), "model": model.state_dict(),
+               "combiner": combiner.state_dict(), "optim": optim.state_dict(),
+               "sched": sched.state_dict(), "torch_rng": torch.get_rng_state(),
+               "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def _resume(path: Path, model, combiner, optim, sched) -> dict:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise RuntimeError(f"checkpoint {path} is unreadable ({exc}); delete it to start over"
+                           ) from None
+    model.load_state_dict(payload["model"])
+    combiner.load_state_dict(payload["combiner"])
+    optim.load_state_dict(payload["optim"])
+    sched.load_state_dict(payload["sched"])
+    torch.set_rng_state(payload["torch_rng"])
+    if payload["cuda_rng"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(payload["cuda_rng"])
+    return payload["state"]

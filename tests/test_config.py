@@ -1,0 +1,53 @@
+"""The config schema: shipped configs pass, wrong keys/types/values are named."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from psymtl.config import ConfigError, check
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "schemas" / "config.schema.yaml"
+
+
+def default() -> dict:
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def merged(extra: str) -> dict:
+    """config.yaml updated by another config, key by key, as Snakemake merges them."""
+    def update(a: dict, b: dict) -> dict:
+        for k, v in b.items():
+            a[k] = update(a.get(k, {}), v) if isinstance(v, dict) and isinstance(a.get(k), dict) \
+                else v
+        return a
+    return update(default(), yaml.safe_load((ROOT / extra).read_text()))
+
+
+@pytest.mark.parametrize("extra", [None, "configs/paper.yaml", "configs/shared-data.yaml",
+                                   "tests/configs/tiny.yaml"])
+def test_shipped_configs_are_valid(extra):
+    check(default() if extra is None else merged(extra), SCHEMA)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["training"].update(learning_rate=1e-3),
+     r"training: Additional properties are not allowed \('learning_rate' was unexpected\)"),
+    (lambda c: c["training"].update(epochs="three"), r"training.epochs: 'three' is not of type"),
+    (lambda c: c["splits"].update(dev_fraction=1.5), r"splits.dev_fraction: 1.5 is greater"),
+    (lambda c: c["datasets"]["cancer"].update(source="ftp"), r"datasets.cancer.source: 'ftp'"),
+    (lambda c: c["datasets"]["cancer"].update(source="path"),
+     r"datasets.cancer: 'path' is a required property"),
+    (lambda c: c["studies"]["A"]["conditions"].update({"bad-name!": {"tasks": ["emotion"]}}),
+     r"studies.A.conditions: 'bad-name!' does not match"),
+    (lambda c: c.update(seeds=[]), r"seeds: \[\] should be non-empty"),
+])
+def test_errors_name_the_key(edit, message):
+    cfg = copy.deepcopy(default())
+    edit(cfg)
+    with pytest.raises(ConfigError, match=message):
+        check(cfg, SCHEMA)

@@ -1,0 +1,134 @@
+"""Synthetic corpora are written in the real formats and read back by the real ingestion code."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from psymtl import ingest, sources, synthetic
+from psymtl.errors import InputError
+from psymtl.labels import CANCER_EMOTIONS, FIG_CATEGORIES
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = (ROOT / "resources" / "dreaddit_columns.txt").read_text().split()
+
+
+def test_cancer_csv_format_and_ingest(tmp_path):
+    synthetic.cancer_csv(tmp_path / "c.csv", n=60, seed=1)
+    with open(tmp_path / "c.csv") as f:
+        assert next(csv.reader(f)) == ["posts", "predicted", "intensity"]
+    df, rep = ingest.cancer(tmp_path)
+    assert rep["rows_read"] == 60
+    assert rep["dropped_empty_text"] == 1  # like the real file: one missing post
+    assert set(df.columns) >= {"id", "text", "emotion", "intensity", "source_split"}
+    assert set(df["emotion"]) <= set(CANCER_EMOTIONS)
+    assert df["id"].is_unique and (df["text"].str.len() > 0).all()
+
+
+def test_synthetic_is_deterministic(tmp_path):
+    synthetic.cancer_csv(tmp_path / "a.csv", n=40, seed=3)
+    synthetic.cancer_csv(tmp_path / "b.csv", n=40, seed=3)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_dreaddit_has_all_real_columns(tmp_path):
+    synthetic.dreaddit_csvs(tmp_path, 30, 10, 1, COLUMNS)
+    for split in ("train", "test"):
+        head = pd.read_csv(tmp_path / f"dreaddit-{split}.csv", nrows=1)
+        assert list(head.columns) == COLUMNS and len(COLUMNS) == 116
+    df, _ = ingest.dreaddit(tmp_path)
+    assert set(df["source_split"]) == {"train", "test"}
+    assert set(df["stress"]) == {0, 1}
+    assert df["post_id"].duplicated().any()  # posts give several segments
+
+
+def test_pirina_labels(tmp_path):
+    synthetic.pirina_csvs(tmp_path, 8, 1)
+    df, _ = ingest.pirina(tmp_path)
+    train = df[df["source_split"] == "train"]
+    assert set(train["forum_label"]) == {"dsf", "ndf", "ff", "do", "ds", "bc", "nd"}
+    used = train.dropna(subset=["depression"])
+    assert set(used["forum_label"]) == {"dsf", "ndf"}
+    assert set(df.loc[df["source_split"] == "test", "forum_label"]) == {"do", "nd"}
+
+
+def test_fig_loneliness_save_to_disk_layout(tmp_path):
+    synthetic.fig_loneliness_dirs(tmp_path, {"train": 20, "dev": 8, "test": 8}, seed=1)
+    assert (tmp_path / "train_set" / "dataset_info.json").exists()
+    df, rep = ingest.fig_loneliness(tmp_path)
+    assert rep["rows_read_train"] == 20
+    for col, names in FIG_CATEGORIES.items():
+        assert df[col].map(len).eq(len(names)).all()
+    lonely = df["lonely"].map(lambda v: v[1] == 1)
+    votes = df.loc[lonely, "temporal"].map(sum)
+    assert votes.eq(3).all()  # three annotators per lonely post
+    assert df.loc[~lonely, "temporal"].map(sum).eq(0).all()
+
+
+def test_missing_column_names_file_and_column(tmp_path):
+    (tmp_path / "x.csv").write_text("text,predicted,intensity\nhello,neutral,0\n")
+    with pytest.raises(InputError, match=r"x\.csv.*missing column\(s\) \['posts'\]"):
+        ingest.cancer(tmp_path)
+
+
+def test_bad_label_names_row_and_field(tmp_path):
+    (tmp_path / "x.csv").write_text(
+        "posts,predicted,intensity\na,neutral,0\nb,angry,0\n")
+    with pytest.raises(InputError, match=r"row 2, field 'predicted': unexpected value 'angry'"):
+        ingest.cancer(tmp_path)
+
+
+def test_non_utf8_names_line(tmp_path):
+    bad = b"posts,predicted,intensity\nok,neutral,0\n\xff\xfe,neutral,0\n"
+    (tmp_path / "x.csv").write_bytes(bad)
+    with pytest.raises(InputError, match=r"byte 0xff at offset 39 \(line 3\) is not UTF-8"):
+        ingest.cancer(tmp_path)
+
+
+def test_duplicates_and_overlap_are_counted(tmp_path):
+    synthetic.dreaddit_csvs(tmp_path, 20, 10, 1, COLUMNS)
+    train = pd.read_csv(tmp_path / "dreaddit-train.csv")
+    test = pd.read_csv(tmp_path / "dreaddit-test.csv")
+    dup = train.iloc[[0]].assign(id=99999)
+    leak = test.iloc[[0]].assign(id=99998)
+    pd.concat([train, dup, leak]).to_csv(tmp_path / "dreaddit-train.csv", index=False)
+    df, rep = ingest.dreaddit(tmp_path)
+    assert rep["dropped_duplicates"] == 1
+    assert rep["dropped_train_test_overlap"] == 1
+    assert not df.loc[df["source_split"] == "train", "text"].isin(test["text"]).any()
+
+
+def test_url_source_checks_sha256(tmp_path):
+    src = tmp_path / "train.csv"
+    src.write_text("label,text\ndsf,hello\n")
+    good = sources.sha256sum(src)
+    out = tmp_path / "out"
+    spec = {"kind": "url", "retries": 0,
+            "files": {"train.csv": {"url": src.as_uri(), "sha256": good}}}
+    sources.fetch("pirina", spec, out)
+    assert (out / "train.csv").read_text() == src.read_text()
+    spec["files"]["train.csv"]["sha256"] = "0" * 64
+    with pytest.raises(sources.DownloadError, match="checksum mismatch"):
+        sources.fetch("pirina", spec, tmp_path / "out2")
+
+
+def test_real_datasets_ingest(shared_data):
+    readme = (shared_data / "README.md").read_text()
+    expected = dict(line.split()[::-1] for line in readme.splitlines()
+                    if len(line.split()) == 2 and len(line.split()[0]) == 64)
+    for rel, digest in expected.items():
+        assert sources.sha256sum(shared_data / rel) == digest
+    _, rep = ingest.dreaddit(shared_data / "dreaddit")
+    assert rep["rows_read_train"] == 2838 and rep["rows_read_test"] == 715
+    assert rep["dropped_train_test_overlap"] >= 3
+    p, rep = ingest.pirina(shared_data / "depression-pirina")
+    assert rep["rows_read_train"] == 2800 and rep["rows_read_test"] == 800
+    assert p.loc[p["source_split"] == "test", "depression"].notna().all()
+    _, rep = ingest.fig_loneliness(shared_data / "fig-loneliness")
+    sizes = (rep["rows_read_train"], rep["rows_read_dev"], rep["rows_read_test"])
+    assert sizes == (3943, 1126, 564)
+    json.dumps(rep)

@@ -1,0 +1,68 @@
+"""Every metric against values computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from psymtl import metrics
+
+P = np.array([[0.5, 0.5, 0.0]])
+Q = np.array([[0.25, 0.25, 0.5]])
+
+
+def test_clark_by_hand():
+    # terms: (0.25/0.75)^2 * 2 + (0.5/0.5)^2 = 2/9 + 1
+    assert metrics.clark(P, Q)[0] == pytest.approx(math.sqrt(2 / 9 + 1))
+
+
+def test_canberra_by_hand():
+    assert metrics.canberra(P, Q)[0] == pytest.approx(0.25 / 0.75 * 2 + 1)
+
+
+def test_cosine_intersection_chebyshev_by_hand():
+    assert metrics.cosine(P, Q)[0] == pytest.approx(0.25 / (math.sqrt(0.5) * math.sqrt(0.375)))
+    assert metrics.intersection(P, Q)[0] == pytest.approx(0.5)
+    assert metrics.chebyshev(P, Q)[0] == pytest.approx(0.5)
+
+
+def test_kl_and_js_by_hand():
+    assert metrics.kl(P, Q)[0] == pytest.approx(2 * 0.5 * math.log(2))  # 0 * log(0/q) = 0
+    m = (P + Q) / 2
+    expected = (metrics.kl(P, m) + metrics.kl(Q, m)) / (2 * math.log(2))
+    assert metrics.js(P, Q)[0] == pytest.approx(expected[0])
+    assert metrics.js(P, P)[0] == pytest.approx(0.0)
+
+
+def test_zero_conventions():
+    z = np.array([[1.0, 0.0]])
+    assert metrics.clark(z, z)[0] == 0.0 and metrics.canberra(z, z)[0] == 0.0
+
+
+def test_identical_distributions_are_perfect():
+    r = metrics.distribution(Q, Q)
+    assert r["clark"] == 0 and r["canberra"] == 0 and r["kl"] == pytest.approx(0)
+    assert r["cosine"] == pytest.approx(1) and r["intersection"] == pytest.approx(1)
+    assert r["accuracy"] == 1
+
+
+def test_mode_match_accepts_ties():
+    target = np.array([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0]])
+    pred = np.array([[0.1, 0.8, 0.1], [0.8, 0.1, 0.1]])
+    assert metrics.mode_match(target, pred).tolist() == [1.0, 0.0]
+
+
+def test_classification_by_hand():
+    y = np.array([1, 1, 0, 0, 1])
+    prob = np.eye(2)[[1, 0, 0, 1, 1]]
+    r = metrics.classification(y, prob)
+    assert r["accuracy"] == pytest.approx(0.6)
+    assert r["precision"] == pytest.approx(2 / 3) and r["recall"] == pytest.approx(2 / 3)
+    assert r["f1"] == pytest.approx(2 / 3)
+
+
+def test_regression_by_hand():
+    r = metrics.regression(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
+    assert r["mae"] == pytest.approx(1 / 3) and r["r2"] == pytest.approx(1 - 1 / 2)

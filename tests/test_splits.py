@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psymtl import splits
+from psymtl.errors import InputError
+
+
+def frame(n: int, official: list | None = None, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"id": [f"r{i}" for i in range(n)], "text": "t",
+                         "source_split": official if official is not None else [None] * n,
+                         "y": rng.integers(0, 3, n)})
+
+
+def test_no_official_split_gives_stratified_60_20_20():
+    df = frame(500)
+    out = splits.assign(df, "y", seed=1, dev_fraction=0.2, ratios=(0.6, 0.2, 0.2))
+    counts = out["split"].value_counts()
+    assert (counts["train"], counts["dev"], counts["test"]) == (300, 100, 100)
+    share = pd.crosstab(out["split"], df["y"], normalize="index")
+    assert (share.max() - share.min()).max() < 0.03  # stratified
+
+
+def test_seeded_and_reproducible():
+    df = frame(200)
+    a = splits.assign(df, "y", 7, 0.2, (0.6, 0.2, 0.2))
+    b = splits.assign(df, "y", 7, 0.2, (0.6, 0.2, 0.2))
+    c = splits.assign(df, "y", 8, 0.2, (0.6, 0.2, 0.2))
+    assert a.equals(b) and not a.equals(c)
+
+
+def test_official_train_test_kept_and_dev_carved_from_train():
+    df = frame(300, ["train"] * 200 + ["test"] * 100)
+    out = splits.assign(df, "y", 1, 0.25, (0.6, 0.2, 0.2))
+    assert (out["split"][200:] == "test").all()
+    assert (out["split"][:200] == "dev").sum() == 50
+
+
+def test_official_three_way_split_kept():
+    official = ["train"] * 60 + ["dev"] * 20 + ["test"] * 20
+    out = splits.assign(frame(100, official, seed=3), "y", 1, 0.2, (0.6, 0.2, 0.2))
+    assert out["split"].tolist() == official
+
+
+def test_vote_vectors_are_stratified_by_argmax():
+    df = frame(100).assign(v=[[1, 0], [0, 1]] * 50)
+    out = splits.assign(df, "v", 1, 0.2, (0.6, 0.2, 0.2))
+    assert set(out["split"]) == {"train", "dev", "test"}
+
+
+def test_too_small_to_split_is_a_clear_error():
+    df = frame(6).assign(y=[0, 0, 0, 0, 0, 1])
+    with pytest.raises(InputError, match="cannot make a stratified split"):
+        splits.assign(df, "y", 1, 0.2, (0.6, 0.2, 0.2), name="tiny.parquet")
+
+
+def test_class_missing_from_a_split_is_reported():
+    official = ["train"] * 6 + ["dev"] * 2 + ["test"] * 2
+    df = frame(10, official).assign(y=[0, 1, 2, 0, 1, 2, 0, 1, 0, 1])
+    with pytest.raises(InputError, match=r"class\(es\) \['2'\] missing from the dev split"):
+        splits.assign(df, "y", 1, 0.2, (0.6, 0.2, 0.2))
