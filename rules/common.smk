@@ -37,7 +37,8 @@ def condition_settings(study, condition):
 
 
 def condition_datasets(study, condition):
-    names = condition_settings(study, condition)["tasks"]
+    cond = condition_settings(study, condition)
+    names = cond["tasks"] + cond.get("pretrain_tasks", [])
     try:
         return sorted({T.get(n).dataset for n in names})
     except KeyError as exc:
@@ -70,10 +71,14 @@ def encoder_specs():
     return {tokenizer_key(s): s for s in specs}
 
 
+def mlm_dir(encoder):
+    return f"{RESULTS}/mlm/{tokenizer_key(encoder)}"
+
+
 def train_inputs(wildcards):
     cond = condition_settings(wildcards.study, wildcards.condition)
-    key = tokenizer_key(cond["encoder"])
-    inputs = {}
+    key = tokenizer_key(cond["encoder"])  # an adapted encoder keeps its base tokenizer
+    inputs = {"encoder__dir": mlm_dir(cond["encoder"])} if cond.get("mlm_adapt") else {}
     for ds in condition_datasets(wildcards.study, wildcards.condition):
         inputs[f"{ds}__data"] = f"{RESULTS}/data/{ds}.parquet"
         inputs[f"{ds}__split"] = f"{RESULTS}/splits/{ds}.parquet"

@@ -1,4 +1,29 @@
-# One job per study, condition and seed.
+# Masked-LM domain adaptation (a rule of its own; its checkpoint feeds the downstream jobs),
+# then one training job per study, condition and seed.
+
+
+rule mlm_adapt:
+    input:
+        data=lambda w: f"{RESULTS}/data/{config['mlm']['dataset']}.parquet",
+        split=lambda w: f"{RESULTS}/splits/{config['mlm']['dataset']}.parquet",
+    output:
+        directory(f"{RESULTS}/mlm/{{encoder}}"),
+    params:
+        encoder=lambda w: encoder_specs()[w.encoder],
+        corpus=config["mlm"].get("corpus"),
+        settings={
+            **{k: v for k, v in config["mlm"].items() if k not in ("corpus", "dataset")},
+            "device": config["training"]["device"],
+        },
+    threads: config.get("threads_per_job", 1)
+    resources:
+        gpu=config["gpus_per_job"],
+    conda:
+        "../envs/psymtl.yaml"
+    log:
+        f"{RESULTS}/logs/mlm/{{encoder}}.log",
+    script:
+        "../scripts/mlm_adapt.py"
 
 
 rule train:
@@ -12,6 +37,8 @@ rule train:
         settings=lambda w: condition_settings(w.study, w.condition),
         seed=lambda w: int(w.seed),
     threads: config.get("threads_per_job", 1)
+    resources:
+        gpu=config["gpus_per_job"],
     conda:
         "../envs/psymtl.yaml"
     log:

@@ -37,7 +37,7 @@ def train_once(tmp, epochs=3, seed=5, select=None):
     model = models.build("multihead", encoders.load_encoder("tiny-bert", seed), [TASK])
     s = Settings(epochs=epochs, batch_size=16, lr=2e-3, seed=seed, patience=5, device="cpu")
     summary = fit(model, weighting.build({"kind": "fixed"}, [TASK]), [TASK], train, dev, s,
-                  select or selector(TASK, "accuracy", dev), tmp)
+                  select or selector({"metric": "accuracy"}, [TASK], dev), tmp)
     return model, summary, predict(model, [TASK], dev, 32, torch.device("cpu"))
 
 
@@ -60,7 +60,7 @@ def test_same_seed_same_numbers(tmp_path):
 def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     _, full, p_full = train_once(tmp_path / "full", epochs=3)
     dev = toy_split(60, 2, "dev")
-    score = selector(TASK, "accuracy", dev)
+    score = selector({"metric": "accuracy"}, [TASK], dev)
     calls = {"n": 0}
 
     def crash_in_epoch_two(pred):

@@ -42,15 +42,16 @@ def load_tokenizer(spec: str):
     return AutoTokenizer.from_pretrained(resolve(spec))
 
 
-def load_encoder(spec: str, seed: int = 0) -> PreTrainedModel:
-    """Pretrained weights for real specs; seeded random weights for the tiny test encoders."""
+def load_encoder(spec: str, seed: int = 0, auto: type = AutoModel) -> PreTrainedModel:
+    """Pretrained weights for real specs; seeded random weights for the tiny test encoders.
+    ``auto`` picks the model class (e.g. ``AutoModelForMaskedLM`` for MLM adaptation)."""
     if spec in TINY:
         kw = dict(TINY[spec])
         cfg = AutoConfig.for_model(kw.pop("model_type"), vocab_size=_vocab_size(),
                                    max_position_embeddings=512, **kw)
         torch.manual_seed(seed)
-        return AutoModel.from_config(cfg)
-    return AutoModel.from_pretrained(resolve(spec))
+        return auto.from_config(cfg)
+    return auto.from_pretrained(resolve(spec))
 
 
 def is_local(spec: str) -> bool:

@@ -53,14 +53,23 @@ def make_split(df: pd.DataFrame, layout: dict, tasks: list[T.Task], split: str) 
                  present={k: v[used] for k, v in present.items()})
 
 
-def selector(task: T.Task, metric: str, data: Split):
-    """Dev score to maximise: ``metric`` of ``task`` (negated where lower is better)."""
-    m = data.present[task.name]
-    sign = -1.0 if metric in metrics.LOWER_IS_BETTER else 1.0
+def selector(select: Mapping[str, str], tasks: list[T.Task], data: Split):
+    """Dev score to maximise: ``select.metric`` of ``select.task`` (default: the first task and
+    its kind's primary metric); task ``all`` averages every task's primary metric. Metrics
+    where lower is better are negated."""
+    name = select.get("task", tasks[0].name)
+    chosen = tasks if name == "all" else [T.get(name)]
+    pairs = [(t, select.get("metric") if name != "all" and select.get("metric")
+              else metrics.PRIMARY[t.kind]) for t in chosen]
 
     def score(pred: dict[str, np.ndarray]) -> float:
-        return sign * metrics.compute(task.kind, data.targets[task.name][m],
-                                      pred[task.name][m])[metric]
+        vals = []
+        for t, metric in pairs:
+            m = data.present[t.name]
+            sign = -1.0 if metric in metrics.LOWER_IS_BETTER else 1.0
+            vals.append(sign * metrics.compute(t.kind, data.targets[t.name][m],
+                                               pred[t.name][m])[metric])
+        return float(np.mean(vals))
     return score
 
 
@@ -90,14 +99,22 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
     train, dev, test = (make_split(df, layout, task_list, s) for s in ("train", "dev", "test"))
     log.info("examples: train %d, dev %d, test %d", len(train), len(dev), len(test))
     seed_everything(seed)
-    encoder = encoders.load_encoder(cond["encoder"], seed=seed)
-    model = models.build(cond["model"], encoder, task_list, **cond.get("model_args", {}))
+    encoder = encoders.load_encoder(cond.get("encoder_path") or cond["encoder"], seed=seed)
+    model_args = cond.get("model_args", {})
+    if cond.get("pretrain_tasks"):  # transfer learning: fit the encoder on these tasks first
+        pre = [T.get(n) for n in cond["pretrain_tasks"]]
+        pre_dev = make_split(df, layout, pre, "dev")
+        pre_summary = fit(models.build("multihead", encoder, pre, **model_args),
+                          weighting.build({"kind": "fixed"}, pre), pre,
+                          make_split(df, layout, pre, "train"), pre_dev, settings,
+                          selector({}, pre, pre_dev),
+                          out_dir / "pretrain")
+        log.info("pre-training on %s: best dev %.4f", cond["pretrain_tasks"], pre_summary["best"])
+    model = models.build(cond["model"], encoder, task_list, **model_args)
     combiner = weighting.build(cond.get("weighting", {"kind": "fixed"}), task_list)
-    sel = cond.get("select") or {}
-    sel_task = T.get(sel.get("task", task_list[0].name))
-    sel_metric = sel.get("metric", metrics.PRIMARY[sel_task.kind])
+    select = cond.get("select") or {}
     summary = fit(model, combiner, task_list, train, dev, settings,
-                  selector(sel_task, sel_metric, dev), out_dir)
+                  selector(select, task_list, dev), out_dir)
     frames = []
     for data in (dev, test):
         pred = predict(model, task_list, data, settings.eval_batch_size,
@@ -106,10 +123,11 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
     write_parquet(pd.concat(frames, ignore_index=True), out_dir / "predictions.parquet")
     steps = pd.DataFrame(summary.pop("log"))
     steps.to_csv(out_dir / "train_log.csv", index=False)
-    summary |= {"select": {"task": sel_task.name, "metric": sel_metric},
+    summary |= {"select": select,
                 "examples": {"train": len(train), "dev": len(dev), "test": len(test)}}
     write_json(summary, out_dir / "train_summary.json")
-    (out_dir / "resume.pt").unlink(missing_ok=True)
+    for ckpt in (out_dir / "resume.pt", out_dir / "pretrain" / "resume.pt"):
+        ckpt.unlink(missing_ok=True)
     return summary
 
 
@@ -126,5 +144,8 @@ def evaluate(predictions: pd.DataFrame, task_names: list[str]) -> dict[str, Any]
                 else part.loc[m, f"{name}__target"].to_numpy()
             p = np.stack(part.loc[m, f"{name}__pred"]) if t.kind != "regression" \
                 else part.loc[m, f"{name}__pred"].to_numpy()
-            out.setdefault(split, {})[name] = metrics.compute(t.kind, y, p)
+            res = metrics.compute(t.kind, y, p)
+            if t.kind == "distribution" and t.n_out == 2 and np.isin(y, (0, 1)).all():
+                res |= metrics.classification(y.argmax(-1), p)  # one-hot: a binary label too
+            out.setdefault(split, {})[name] = res
     return out

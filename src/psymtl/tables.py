@@ -33,26 +33,65 @@ def summarise(long: pd.DataFrame, split: str = "test") -> pd.DataFrame:
 
 
 def fmt(mean: float, sd: float, digits: int = 3) -> str:
+    if pd.isna(mean):
+        return "not run"
     return f"{mean:.{digits}f}" if pd.isna(sd) else f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
-COLUMNS = {
-    "classification": ["accuracy", "precision", "recall", "f1", "f1_macro"],
-    "regression": ["r2", "mae"],
-    "distribution": ["accuracy", "clark", "canberra", "cosine", "intersection", "kl"],
-}
+ORDER = ["accuracy", "precision", "recall", "f1", "f1_weighted", "f1_macro", "r2", "mae",
+         "clark", "canberra", "cosine", "intersection", "chebyshev", "kl", "js"]
 
 
 def headline(summary: pd.DataFrame) -> pd.DataFrame:
-    """Wide table: a row per study/condition/task, columns the metrics of the task's kind."""
-    from psymtl.tasks import get
-
+    """Wide table: a row per study/condition/task, a column per metric it has."""
     rows = []
     for (study, cond, task), part in summary.groupby(["study", "condition", "task"]):
         vals = part.set_index("metric")
         row = {"study": study, "condition": cond, "task": task,
                "seeds": int(vals["n_seeds"].max())}
-        row |= {m: fmt(vals.at[m, "mean"], vals.at[m, "sd"])
-                for m in COLUMNS[get(task).kind] if m in vals.index}
+        row |= {m: fmt(vals.at[m, "mean"], vals.at[m, "sd"]) for m in ORDER if m in vals.index}
         rows.append(row)
+    return pd.DataFrame(rows).fillna("")
+
+
+def paper_comparison(summary: pd.DataFrame, paper: dict, study: str) -> pd.DataFrame:
+    """Long table: each value a paper reports for ``study`` beside ours (mean, sd, seeds)."""
+    ours = summary[summary["study"] == study].set_index(["condition", "task", "metric"])
+    rows = []
+    for name, table in paper.get("tables", {}).items():
+        for cond, per_task in table["values"].items():
+            for task, entries in per_task.items():
+                for metric, entry in zip(table["metrics"], entries, strict=True):
+                    if entry is None:
+                        continue
+                    key = (cond, task, metric)
+                    mean, sd, n = (ours.loc[key, ["mean", "sd", "n_seeds"]]
+                                   if key in ours.index else (float("nan"),) * 3)
+                    rows.append({"study": study, "table": name, "condition": cond,
+                                 "task": task, "metric": metric, "ours_mean": mean,
+                                 "ours_sd": sd, "seeds": n, "paper_mean": entry[0],
+                                 "paper_sd": entry[1], "difference": mean - entry[0]})
     return pd.DataFrame(rows)
+
+
+def paper_markdown(comp: pd.DataFrame, paper: dict) -> str:
+    """One Markdown table per paper table: rows condition/task, cells 'ours | paper'."""
+    out = []
+    for name, part in comp.groupby("table", sort=False):
+        table = paper["tables"][name]
+        out.append(f"### {table['caption']}\n\nOurs (mean ± sd over seeds) | paper "
+                   f"({paper.get('source', '')}) | difference.\n")
+        wide = []
+        for (cond, task), rows in part.groupby(["condition", "task"], sort=False):
+            row = {"condition": cond, "task": task, "seeds": _int(rows["seeds"].max())}
+            for r in rows.itertuples():
+                row[f"{r.metric} ours"] = fmt(r.ours_mean, r.ours_sd)
+                row[f"{r.metric} paper"] = fmt(r.paper_mean, r.paper_sd, 4)
+                row[f"{r.metric} diff"] = "" if pd.isna(r.difference) else f"{r.difference:+.3f}"
+            wide.append(row)
+        out.append(pd.DataFrame(wide).fillna("").to_markdown(index=False) + "\n")
+    return "\n".join(out)
+
+
+def _int(v: float) -> int | str:
+    return "0" if pd.isna(v) else int(v)

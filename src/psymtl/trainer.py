@@ -95,18 +95,6 @@ def pick_device(pref: str = "auto") -> torch.device:
     return torch.device("cuda")
 
 
-def task_losses(model_out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
-                tasks: Sequence[T.Task], distance: str) -> dict[str, torch.Tensor]:
-    """Masked mean loss per task, for the tasks that have targets in this batch."""
-    out = {}
-    for t in tasks:
-        m = batch[f"m_{t.name}"]
-        if m.any():
-            per = T.loss(t, model_out[t.name][m], batch[f"y_{t.name}"][m], distance)
-            out[t.name] = per.mean()
-    return out
-
-
 @torch.no_grad()
 def predict(model: nn.Module, tasks: Sequence[T.Task], data: Split, batch_size: int,
             device: torch.device, bf16: bool = True) -> dict[str, np.ndarray]:
@@ -168,7 +156,7 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[T.Task], train: S
             b = train.batch(idx, device)
             with _autocast(device, s.bf16):
                 out = model(**b)
-            losses = task_losses(out, b, tasks, s.distance)
+            losses = model.losses(out, b, s.distance)
             loss = combiner(losses)
             optim.zero_grad(set_to_none=True)
             loss.backward()
@@ -213,8 +201,12 @@ def _param_groups(model: nn.Module, combiner: nn.Module, wd: float) -> list[dict
     for name, p in model.named_parameters():
         if p.requires_grad:
             (no_decay if p.ndim < 2 or "LayerNorm" in name or "norm" in name else decay).append(p)
-    return [{"params": decay, "weight_decay": wd},
-            {"params": no_decay + list(combiner.parameters()), "weight_decay": 0.0}]
+    groups = [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
+    weights = [p for p in combiner.parameters() if p.requires_grad]
+    if weights:
+        lr = getattr(combiner, "lr", None)
+        groups.append({"params": weights, "weight_decay": 0.0} | ({"lr": lr} if lr else {}))
+    return groups
 
 
 def _cpu_copy(sd: dict) -> dict:
