@@ -9,6 +9,7 @@ configfile: "config.yaml"
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/annotate.smk"
 include: "rules/split.smk"
 include: "rules/tokenize.smk"
 include: "rules/train.smk"
@@ -20,3 +21,4 @@ rule all:
     default_target: True
     input:
         rules.tables.output,
+        figures(),

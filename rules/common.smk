@@ -30,6 +30,12 @@ def dataset_source(dataset):
     return spec | d[kind]
 
 
+def annotation_backend():
+    """The settings of the chosen annotation backend only (plus its name)."""
+    a = config["annotation"]
+    return {"backend": a["backend"], **a[a["backend"]]}
+
+
 def condition_settings(study, condition):
     """The complete, merged settings of one condition (training defaults + overrides)."""
     cond = config["studies"][study]["conditions"][condition]
@@ -84,4 +90,38 @@ def train_inputs(wildcards):
         inputs[f"{ds}__split"] = f"{RESULTS}/splits/{ds}.parquet"
         inputs[f"{ds}__tokens"] = f"{RESULTS}/tokens/{ds}/{key}.parquet"
         inputs[f"{ds}__tokens_info"] = f"{RESULTS}/tokens/{ds}/{key}.json"
+        if ds == "cancer":  # Study A's targets, peers and augmentation come from annotations
+            inputs["cancer__annotations"] = f"{RESULTS}/annotations/cancer.parquet"
     return inputs
+
+
+def conditions_where(predicate):
+    """(study, condition) pairs whose merged settings satisfy ``predicate``."""
+    return [
+        (study, cond)
+        for study, s in config["studies"].items()
+        for cond in s["conditions"]
+        if predicate(condition_settings(study, cond))
+    ]
+
+
+def uses_attention_fusion(settings):
+    return settings.get("model_args", {}).get("fusion") == "attention"
+
+
+def learns_loss_weights(settings):
+    w = settings.get("weighting", {})
+    return w.get("kind") == "kendall" or (w.get("kind") == "hierarchical" and w.get("learn"))
+
+
+def figures():
+    """Every figure the config calls for."""
+    out = [
+        f"{RESULTS}/figures/{study}_{cond}_attention.png"
+        for study, cond in conditions_where(uses_attention_fusion)
+    ]
+    out += [
+        f"{RESULTS}/figures/{study}_{cond}_loss_weights.png"
+        for study, cond in conditions_where(learns_loss_weights)
+    ]
+    return out

@@ -6,8 +6,6 @@ rule evaluate:
         f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/predictions.parquet",
     output:
         f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/metrics.json",
-    params:
-        tasks=lambda w: condition_settings(w.study, w.condition)["tasks"],
     conda:
         "../envs/psymtl.yaml"
     log:

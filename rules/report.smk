@@ -1,4 +1,4 @@
-# Tables aggregated over seeds.
+# Tables aggregated over seeds, and figures.
 
 
 rule tables:
@@ -18,3 +18,35 @@ rule tables:
         f"{RESULTS}/logs/tables.log",
     script:
         "../scripts/tables.py"
+
+
+rule figure_attention:
+    input:
+        lambda w: [
+            f"{run_dir(w.study, w.condition, seed)}/predictions.parquet"
+            for seed in config["seeds"]
+        ],
+    output:
+        png=f"{RESULTS}/figures/{{study}}_{{condition}}_attention.png",
+        csv=f"{RESULTS}/figures/{{study}}_{{condition}}_attention.csv",
+    conda:
+        "../envs/psymtl.yaml"
+    log:
+        f"{RESULTS}/logs/figures/{{study}}_{{condition}}_attention.log",
+    script:
+        "../scripts/figure_attention.py"
+
+
+rule figure_loss_weights:
+    input:
+        lambda w: [
+            f"{run_dir(w.study, w.condition, seed)}/train_log.csv" for seed in config["seeds"]
+        ],
+    output:
+        f"{RESULTS}/figures/{{study}}_{{condition}}_loss_weights.png",
+    conda:
+        "../envs/psymtl.yaml"
+    log:
+        f"{RESULTS}/logs/figures/{{study}}_{{condition}}_loss_weights.log",
+    script:
+        "../scripts/figure_loss_weights.py"

@@ -7,4 +7,4 @@ from psymtl.io import write_json
 
 with logs.to_file(snakemake.log[0]):  # noqa: F821
     pred = pd.read_parquet(snakemake.input[0])  # noqa: F821
-    write_json(experiment.evaluate(pred, snakemake.params.tasks), snakemake.output[0])  # noqa: F821
+    write_json(experiment.evaluate(pred), snakemake.output[0])  # noqa: F821

@@ -1,6 +1,8 @@
 """Aggregate every run's metrics: long CSV, mean +- sd over seeds (CSV, Markdown), and each
 paper's reported numbers beside ours (CSV, Markdown, LaTeX)."""
 
+from pathlib import Path
+
 import pandas as pd
 import yaml
 
@@ -15,7 +17,7 @@ with logs.to_file(snakemake.log[0]):  # noqa: F821
     with open(out.md, "w") as f:
         f.write("# Test-set results (mean ± sd over seeds)\n\n")
         f.write(tables.headline(summary).to_markdown(index=False) + "\n")
-    paper = yaml.safe_load(open(snakemake.input.paper))  # noqa: F821
+    paper = yaml.safe_load(Path(snakemake.input.paper).read_text())  # noqa: F821
     studies = sorted(set(summary["study"]))
     comps = [tables.paper_comparison(summary, paper.get(s, {}), s) for s in studies]
     comp = pd.concat(comps, ignore_index=True) if comps else pd.DataFrame()

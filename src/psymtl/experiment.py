@@ -31,7 +31,7 @@ def load_examples(paths: Mapping[str, Mapping[str, str]]) -> tuple[pd.DataFrame,
             df = df.merge(pd.read_parquet(p["annotations"]), on="id", how="left",
                           suffixes=("", "_llm"))
         info = read_json(p["tokens_info"])
-        lay = {k: info[k] for k in ("prefix", "suffix", "pad_id")}
+        lay = {k: info[k] for k in ("prefix", "suffix", "pad_id", "max_length")}
         if layout is not None and lay != layout:
             raise ValueError("datasets of one run were tokenised with different tokenizers")
         layout = lay
@@ -40,17 +40,46 @@ def load_examples(paths: Mapping[str, Mapping[str, str]]) -> tuple[pd.DataFrame,
 
 
 def make_split(df: pd.DataFrame, layout: dict, tasks: list[T.Task], split: str) -> Split:
+    """Rows of ``split`` with a target for at least one task. Peer tasks' targets are added
+    for scoring only (they never select rows and are never trained on)."""
     part = df[df["split"] == split]
+    peers = [T.get(p) for t in tasks for p in t.peers if p not in {x.name for x in tasks}]
     targets, present = {}, {}
-    for t in tasks:
+    for t in [*tasks, *peers]:
         y, m = t.targets(part)
         targets[t.name], present[t.name] = y, m & (part["dataset"] == t.dataset).to_numpy()
-    used = np.logical_or.reduce(list(present.values()))
+    used = np.logical_or.reduce([present[t.name] for t in tasks])
     part = part[used]
     return Split(keys=part[["id", "split", "dataset"]].reset_index(drop=True),
                  ids=[np.asarray(x, dtype=np.int64) for x in part["ids"]], layout=layout,
                  targets={k: v[used] for k, v in targets.items()},
                  present={k: v[used] for k, v in present.items()})
+
+
+def augment(df: pd.DataFrame, tokenizer, columns: list[str], budget: int) -> pd.DataFrame:
+    """Token-augmented input: '[value] ...' of ``columns`` (e.g. speaker role and cancer type
+    from the annotations) prepended to each post's token ids ('[unknown]' where missing)."""
+    prefix_text = df[columns].fillna("unknown").astype(str).apply(
+        lambda r: " ".join(f"[{v}]" for v in r), axis=1)
+    cache = {t: tokenizer(t, add_special_tokens=False)["input_ids"]
+             for t in prefix_text.unique()}
+    out = df.copy()  # the post is cut so that prefix + post still fit in ``budget`` tokens
+    out["ids"] = [np.concatenate([cache[p], ids[:max(budget - len(cache[p]), 1)]])
+                  for p, ids in zip(prefix_text, df["ids"], strict=True)]
+    return out
+
+
+def standardise(tasks: list[T.Task], train: Split, *others: Split
+                ) -> dict[str, tuple[float, float]]:
+    """z-score regression targets with the training split's mean and sd (in place)."""
+    scales = {}
+    for t in tasks:
+        y = train.targets[t.name][train.present[t.name]]
+        mu, sd = float(y.mean()), float(y.std()) or 1.0
+        scales[t.name] = (mu, sd)
+        for data in (train, *others):
+            data.targets[t.name] = ((data.targets[t.name] - mu) / sd).astype(np.float32)
+    return scales
 
 
 def selector(select: Mapping[str, str], tasks: list[T.Task], data: Split):
@@ -77,10 +106,13 @@ def predictions_frame(data: Split, tasks: list[T.Task], pred: dict[str, np.ndarr
                       ) -> pd.DataFrame:
     out = data.keys.copy()
     for t in tasks:
-        y, p = data.targets[t.name], pred[t.name]
-        out[f"{t.name}__present"] = data.present[t.name]
-        out[f"{t.name}__target"] = list(y) if y.ndim > 1 else y
-        out[f"{t.name}__pred"] = list(p) if p.ndim > 1 else p
+        p = pred[t.name]
+        for name in (t.name, *t.peers):  # a peer is scored with this task's predictions
+            if name in data.targets and f"{name}__pred" not in out:
+                y = data.targets[name]
+                out[f"{name}__present"] = data.present[name]
+                out[f"{name}__target"] = list(y) if y.ndim > 1 else y
+                out[f"{name}__pred"] = list(p) if p.ndim > 1 else p
     for k, v in pred.items():
         if k.startswith("_"):
             out[k.lstrip("_")] = list(v) if v.ndim > 1 else v
@@ -96,7 +128,11 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
     settings = Settings.from_dict({**cond, "seed": seed})
     task_list = [T.get(n) for n in cond["tasks"]]
     df, layout = load_examples(inputs)
+    if cond.get("augment"):
+        budget = layout["max_length"] - len(layout["prefix"]) - len(layout["suffix"])
+        df = augment(df, encoders.load_tokenizer(cond["encoder"]), cond["augment"], budget)
     train, dev, test = (make_split(df, layout, task_list, s) for s in ("train", "dev", "test"))
+    scales = standardise([t for t in task_list if t.kind == "regression"], train, dev, test)
     log.info("examples: train %d, dev %d, test %d", len(train), len(dev), len(test))
     seed_everything(seed)
     encoder = encoders.load_encoder(cond.get("encoder_path") or cond["encoder"], seed=seed)
@@ -119,6 +155,9 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
     for data in (dev, test):
         pred = predict(model, task_list, data, settings.eval_batch_size,
                        next(model.parameters()).device, settings.bf16)
+        for name, (mu, sd) in scales.items():  # back to the original scale
+            pred[name] = pred[name] * sd + mu
+            data.targets[name] = data.targets[name] * sd + mu
         frames.append(predictions_frame(data, task_list, pred))
     write_parquet(pd.concat(frames, ignore_index=True), out_dir / "predictions.parquet")
     steps = pd.DataFrame(summary.pop("log"))
@@ -131,11 +170,17 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
     return summary
 
 
-def evaluate(predictions: pd.DataFrame, task_names: list[str]) -> dict[str, Any]:
-    """Metrics per split and task from a predictions frame."""
+def evaluate(predictions: pd.DataFrame) -> dict[str, Any]:
+    """Metrics per split and scored task (every ``<task>__pred`` column of the frame).
+
+    One-hot two-class distributions (FIG's lonely) also get binary classification metrics;
+    when all four burden subscales are present, ``subscales_mean`` holds their mean
+    weighted F1."""
+    names = [c.removesuffix("__pred") for c in predictions.columns if c.endswith("__pred")]
     out: dict[str, Any] = {}
     for split, part in predictions.groupby("split"):
-        for name in task_names:
+        res_split = out.setdefault(split, {})
+        for name in names:
             t = T.get(name)
             m = part[f"{name}__present"].to_numpy(bool)
             if not m.any():
@@ -147,5 +192,8 @@ def evaluate(predictions: pd.DataFrame, task_names: list[str]) -> dict[str, Any]
             res = metrics.compute(t.kind, y, p)
             if t.kind == "distribution" and t.n_out == 2 and np.isin(y, (0, 1)).all():
                 res |= metrics.classification(y.argmax(-1), p)  # one-hot: a binary label too
-            out.setdefault(split, {})[name] = res
+            res_split[name] = res
+        if all(s in res_split for s in T.SUBSCALES):
+            res_split["subscales_mean"] = {"f1_weighted": float(np.mean(
+                [res_split[s]["f1_weighted"] for s in T.SUBSCALES]))}
     return out

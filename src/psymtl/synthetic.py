@@ -97,9 +97,9 @@ def _filler(rng: np.random.Generator) -> str:
             f"{rng.choice(WHEN)}")
 
 
-def _compose(rng: np.random.Generator, cues: list[str], n_filler: int = 2) -> str:
+def _compose(rng: np.random.Generator, cues: list[str], n_filler: int = 1) -> str:
     fillers = [_filler(rng) for _ in range(n_filler)]
-    parts = list(cues) + fillers + [str(rng.choice(FILLER))]
+    parts = list(cues) + fillers + ([str(rng.choice(FILLER))] if rng.random() < 0.3 else [])
     rng.shuffle(parts)
     return " ".join(p if p.endswith(".") else p + "." for p in parts)
 
@@ -206,7 +206,7 @@ def fig_loneliness_dirs(out_dir: str | Path, sizes: dict[str, int], seed: int) -
                         votes[latent if rng.random() < 0.7 else int(rng.integers(k))] += 1
                 cols[cat].append(votes.tolist())
             cols["lonely"].append([1 - lonely, lonely])
-            cols["text"].append(_compose(rng, cues))
+            cols["text"].append(_compose(rng, cues[:3]))
             cols["idx"].append(idx)
             cols["unique_id"].append(f"syn{idx:06d}")
             idx += 1

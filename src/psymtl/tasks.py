@@ -22,6 +22,8 @@ class Task:
     dataset: str
     column: str
     classes: tuple[str, ...] = ()
+    peers: tuple[str, ...] = ()  # tasks with the same classes whose targets we also score
+
 
     @property
     def n_out(self) -> int:
@@ -90,8 +92,22 @@ def probabilities(task: Task, logits: torch.Tensor) -> torch.Tensor:
 
 
 _BINARY = ("no", "yes")
+LEVELS = ("none", "low", "moderate", "high")
+ROLES = ("patient", "caregiver", "other")
+CANCERS = ("brain", "colon", "liver", "leukemia", "lung", "other/unknown")
+SUBSCALES = ("treatment_burden", "financial_strain", "uncertainty", "unmet_support_needs")
 REGISTRY: dict[str, Task] = {
-    "emotion": Task("emotion", "classification", "cancer", "emotion", CANCER_EMOTIONS),
+    # Study A: human emotion label (hard) and the LLM's emotion distribution (soft); each is
+    # also scored against the other's targets
+    "emotion": Task("emotion", "classification", "cancer", "emotion", CANCER_EMOTIONS,
+                    peers=("emotion_soft",)),
+    "emotion_soft": Task("emotion_soft", "distribution", "cancer", "emotion_probs",
+                         CANCER_EMOTIONS, peers=("emotion",)),
+    "burden": Task("burden", "regression", "cancer", "composite_burden"),
+    "high_need": Task("high_need", "classification", "cancer", "high_need", _BINARY),
+    **{s: Task(s, "classification", "cancer", s, LEVELS) for s in SUBSCALES},
+    "role": Task("role", "classification", "cancer", "speaker_role", ROLES),
+    "cancer_type": Task("cancer_type", "classification", "cancer", "cancer_type", CANCERS),
     "depression": Task("depression", "classification", "pirina", "depression", _BINARY),
     "stress": Task("stress", "classification", "dreaddit", "stress", _BINARY),
     **{c: Task(c, "distribution", "fig_loneliness", c, names)
