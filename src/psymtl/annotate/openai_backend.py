@@ -133,10 +133,15 @@ class OpenAIAnnotator:
         items = list(items)
         with ThreadPoolExecutor(self.concurrency) as pool:
             futures = {pool.submit(self.annotate_one, text): key for key, text in items}
-            for fut in tqdm(as_completed(futures), total=len(futures), desc="annotate",
-                            unit="post", mininterval=5, disable=None):
-                answer, error = fut.result()
-                on_result(futures[fut], answer, error)
+            try:
+                for fut in tqdm(as_completed(futures), total=len(futures), desc="annotate",
+                                unit="post", mininterval=5, disable=None):
+                    answer, error = fut.result()
+                    on_result(futures[fut], answer, error)
+            except BaseException:
+                for fut in futures:  # stop paying for requests nobody will read
+                    fut.cancel()
+                raise
 
     def report(self) -> dict[str, Any]:
         return self.usage.report(*self.prices)

@@ -40,8 +40,8 @@ def make_annotator(backend: dict[str, Any], prompt: str, schema: dict[str, Any],
     if kind == "local":
         from psymtl.annotate.local_backend import LocalAnnotator
 
-        return LocalAnnotator(labels=labels or {}, schema=schema, threads=threads,
-                              **{k: v for k, v in backend.items() if k not in ("backend", "labels")})
+        kw = {k: v for k, v in backend.items() if k not in ("backend", "labels")}
+        return LocalAnnotator(labels=labels or {}, schema=schema, threads=threads, **kw)
     raise ValueError(f"unknown annotation backend {kind!r}")
 
 

@@ -1,0 +1,126 @@
+"""Architectures and loss weightings of the three studies, on tiny encoders."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from psymtl import encoders, models, weighting
+from psymtl.tasks import get
+
+IDS = torch.randint(1000, 2000, (4, 9))
+MASK = torch.ones_like(IDS)
+MASK[0, 6:] = 0
+
+
+def tiny(seed: int = 0):
+    return encoders.load_encoder("tiny-bert", seed=seed)
+
+
+@pytest.mark.parametrize("fusion", ["none", "attention", "concat"])
+def test_double_encoder_task_layers_get_only_their_task_gradient(fusion):
+    tasks = [get("depression"), get("stress")]
+    model = models.build("double_encoder", tiny(), tasks, fusion=fusion, dropout=0.0)
+    out = model(IDS, MASK)
+    out["depression"].sum().backward()
+    grads = {n: any(p.grad is not None and p.grad.abs().sum() > 0 for p in layer.parameters())
+             for n, layer in model.task_layers.items()}
+    assert grads == {"depression": True, "stress": False}
+    shared = next(model.encoder.parameters()).grad
+    assert shared is not None and shared.abs().sum() > 0  # the shared encoder learns from both
+
+
+def test_attention_fusion_weights_are_a_distribution_per_post():
+    tasks = [get("depression"), get("stress")]
+    model = models.build("double_encoder", tiny(), tasks, fusion="attention").eval()
+    out = model(IDS, MASK)
+    a = out["_alpha_shared_depression"]
+    assert a.shape == (4,) and ((a > 0) & (a < 1)).all()
+
+
+def test_padding_does_not_change_outputs():
+    model = models.build("double_encoder", tiny(), [get("depression")], fusion="attention").eval()
+    pad = torch.zeros(4, 3, dtype=IDS.dtype)
+    a = model(IDS, MASK)["depression"]
+    b = model(torch.cat([IDS, pad], 1), torch.cat([MASK, pad], 1))["depression"]
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+FIG = ["lonely", "temporal", "interaction", "context_pri", "interpersonal_pri"]
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.3, 1.0])
+def test_hdln_mixes_local_and_global(beta):
+    model = models.build("hdln", tiny(), [get(n) for n in FIG], beta=beta).eval()
+    out = model(IDS, MASK)
+    for n in FIG:
+        p = out[n].exp()
+        assert torch.allclose(p.sum(-1), torch.ones(4), atol=1e-5)
+        expected = beta * out[f"L/{n}"].exp() + (1 - beta) * out[f"G/{n}"].exp()
+        assert torch.allclose(p, expected, atol=1e-5)
+
+
+def test_hdln_children_are_conditioned_on_the_root():
+    model = models.build("hdln", tiny(), [get(n) for n in FIG]).eval()
+    root_in = model.local["temporal"].net[1].in_features
+    assert root_in == model.d + 2  # [g2; P_L(lonely)]
+
+
+def test_hdln_losses_skip_masked_fine_grained_targets():
+    model = models.build("hdln", tiny(), [get(n) for n in FIG])
+    out = model(IDS, MASK)
+    batch = {}
+    for n in FIG:
+        k = get(n).n_out
+        batch[f"y_{n}"] = torch.full((4, k), 1.0 / k)
+        batch[f"m_{n}"] = torch.tensor([True, True, False, False]) if n != "lonely" \
+            else torch.ones(4, dtype=torch.bool)
+    batch["m_interaction"] = torch.zeros(4, dtype=torch.bool)  # no lonely post in the batch
+    losses = model.losses(out, batch, "kl")
+    assert "G/interaction" not in losses and "L/temporal" in losses
+
+
+def test_hierarchical_weights_keep_l1_norm_one_while_learning():
+    tasks = [get(n) for n in FIG]
+    comb = weighting.build({"kind": "hierarchical", "learn": True}, tasks)
+    opt = torch.optim.SGD(comb.parameters(), lr=1.0)
+    losses = {f"{p}/{n}": torch.tensor(float(i + 1)) for i, n in enumerate(FIG) for p in "GL"}
+    for _ in range(5):
+        opt.zero_grad()
+        comb(losses).backward()
+        opt.step()
+    w = comb.weights()
+    for group in ("gamma_g", "gamma_l"):
+        vals = [v for k, v in w.items() if k.startswith(group)]
+        assert sum(vals) == pytest.approx(1.0) and min(vals) >= 0
+    assert w["lambda/global"] + w["lambda/local"] == pytest.approx(1.0)
+    assert w["gamma_g/lonely"] > 0.2 > w["gamma_g/interpersonal_pri"]  # smallest loss gains
+
+
+def test_fixed_hierarchical_weights_are_uniform_and_frozen():
+    comb = weighting.build({"kind": "hierarchical", "learn": False}, [get(n) for n in FIG])
+    assert not any(p.requires_grad for p in comb.parameters())
+    assert sorted({round(v, 6) for v in comb.weights().values()}) == [0.2, 0.5]
+
+
+def test_kendall_weighting_formulation():
+    tasks = [get("burden"), get("high_need")]
+    comb = weighting.build({"kind": "kendall"}, tasks)
+    with torch.no_grad():
+        comb.log_var.copy_(torch.tensor([math.log(4.0), math.log(2.0)]))
+    total = comb({"burden": torch.tensor(8.0), "high_need": torch.tensor(2.0)})
+    # regression: 0.5 * exp(-s) L + 0.5 s; classification: exp(-s) L + 0.5 s
+    expected = 0.5 / 4 * 8 + 0.5 * math.log(4) + 1 / 2 * 2 + 0.5 * math.log(2)
+    assert float(total) == pytest.approx(expected)
+    assert comb.weights() == pytest.approx({"burden": 0.125, "high_need": 0.5})
+
+
+def test_fixed_weights_beta():
+    comb = weighting.build({"kind": "fixed", "weights": {"stress": 0.01}},
+                           [get("depression"), get("stress")])
+    total = comb({"depression": torch.tensor(1.0), "stress": torch.tensor(10.0)})
+    assert float(total) == pytest.approx(1.1)
+    with pytest.raises(ValueError, match="unknown task"):
+        weighting.build({"kind": "fixed", "weights": {"stres": 0.01}}, [get("stress")])
