@@ -7,6 +7,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/annotate.smk"
@@ -21,4 +24,5 @@ rule all:
     default_target: True
     input:
         rules.tables.output,
+        rules.stats.output,
         figures(),

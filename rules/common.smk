@@ -37,9 +37,10 @@ def annotation_backend():
 
 
 def condition_settings(study, condition):
-    """The complete, merged settings of one condition (training defaults + overrides)."""
-    cond = config["studies"][study]["conditions"][condition]
-    return {**config["training"], **cond}
+    """The complete, merged settings of one condition: training defaults, then the study's
+    ``training`` overrides, then the condition's own keys."""
+    s = config["studies"][study]
+    return {**config["training"], **s.get("training", {}), **s["conditions"][condition]}
 
 
 def condition_datasets(study, condition):
@@ -72,8 +73,8 @@ def tokenizer_key(spec):
 
 def encoder_specs():
     specs = {config["training"]["encoder"]}
-    for study in config["studies"].values():
-        specs |= {c.get("encoder", config["training"]["encoder"]) for c in study["conditions"].values()}
+    for study, s in config["studies"].items():
+        specs |= {condition_settings(study, c)["encoder"] for c in s["conditions"]}
     return {tokenizer_key(s): s for s in specs}
 
 
@@ -114,9 +115,17 @@ def learns_loss_weights(settings):
     return w.get("kind") == "kendall" or (w.get("kind") == "hierarchical" and w.get("learn"))
 
 
+def scores_emotion(settings):
+    """Study 2 models: trained on the human emotion labels or the LLM distribution."""
+    return bool({"emotion", "emotion_soft"} & set(settings["tasks"]))
+
+
 def figures():
     """Every figure the config calls for."""
-    out = [
+    out = [f"{RESULTS}/figures/{study}_metrics.png" for study in config["studies"]]
+    if any(st == "A" for st, _ in conditions_where(scores_emotion)):
+        out.append(f"{RESULTS}/figures/A_calibration.png")
+    out += [
         f"{RESULTS}/figures/{study}_{cond}_attention.png"
         for study, cond in conditions_where(uses_attention_fusion)
     ]
@@ -125,3 +134,13 @@ def figures():
         for study, cond in conditions_where(learns_loss_weights)
     ]
     return out
+
+
+def stats_inputs():
+    """metrics.json of every seed of every condition named in a comparison (predictions are
+    read next to them)."""
+    systems = {(c["study"], c[k]) for c in config["stats"]["comparisons"] for k in ("a", "b")}
+    for study, cond in sorted(systems):
+        if cond not in config["studies"].get(study, {}).get("conditions", {}):
+            raise ValueError(f"config stats.comparisons names {study}/{cond}, not a condition")
+    return [f"{run_dir(st, c, seed)}/metrics.json" for st, c in sorted(systems) for seed in config["seeds"]]

@@ -7,9 +7,17 @@ rule tables:
         paper="resources/paper_values.yaml",
     output:
         long=f"{RESULTS}/tables/metrics_long.csv",
-        csv=f"{RESULTS}/tables/summary.csv",
+        csv=report(
+            f"{RESULTS}/tables/summary.csv",
+            caption="../report/summary.rst",
+            category="Tables",
+        ),
         md=f"{RESULTS}/tables/summary.md",
-        paper_csv=f"{RESULTS}/tables/paper_comparison.csv",
+        paper_csv=report(
+            f"{RESULTS}/tables/paper_comparison.csv",
+            caption="../report/paper_comparison.rst",
+            category="Tables",
+        ),
         paper_md=f"{RESULTS}/tables/paper_comparison.md",
         paper_tex=f"{RESULTS}/tables/paper_comparison.tex",
     conda:
@@ -20,6 +28,28 @@ rule tables:
         "../scripts/tables.py"
 
 
+rule stats:
+    input:
+        metrics=lambda w: stats_inputs(),
+    output:
+        csv=report(
+            f"{RESULTS}/tables/significance.csv",
+            caption="../report/significance.rst",
+            category="Tables",
+        ),
+        md=f"{RESULTS}/tables/significance.md",
+        tex=f"{RESULTS}/tables/significance.tex",
+    params:
+        comparisons=config["stats"]["comparisons"],
+        settings={k: v for k, v in config["stats"].items() if k != "comparisons"},
+    conda:
+        "../envs/psymtl.yaml"
+    log:
+        f"{RESULTS}/logs/stats.log",
+    script:
+        "../scripts/stats.py"
+
+
 rule figure_attention:
     input:
         lambda w: [
@@ -27,7 +57,12 @@ rule figure_attention:
             for seed in config["seeds"]
         ],
     output:
-        png=f"{RESULTS}/figures/{{study}}_{{condition}}_attention.png",
+        png=report(
+            f"{RESULTS}/figures/{{study}}_{{condition}}_attention.png",
+            caption="../report/attention.rst",
+            category="Figures",
+            subcategory="Study {study}",
+        ),
         csv=f"{RESULTS}/figures/{{study}}_{{condition}}_attention.csv",
     conda:
         "../envs/psymtl.yaml"
@@ -43,10 +78,57 @@ rule figure_loss_weights:
             f"{run_dir(w.study, w.condition, seed)}/train_log.csv" for seed in config["seeds"]
         ],
     output:
-        f"{RESULTS}/figures/{{study}}_{{condition}}_loss_weights.png",
+        report(
+            f"{RESULTS}/figures/{{study}}_{{condition}}_loss_weights.png",
+            caption="../report/loss_weights.rst",
+            category="Figures",
+            subcategory="Study {study}",
+        ),
     conda:
         "../envs/psymtl.yaml"
     log:
         f"{RESULTS}/logs/figures/{{study}}_{{condition}}_loss_weights.log",
     script:
         "../scripts/figure_loss_weights.py"
+
+
+rule figure_metrics:
+    input:
+        rules.tables.output.long,
+    output:
+        report(
+            f"{RESULTS}/figures/{{study}}_metrics.png",
+            caption="../report/metrics.rst",
+            category="Figures",
+            subcategory="Study {study}",
+        ),
+    conda:
+        "../envs/psymtl.yaml"
+    log:
+        f"{RESULTS}/logs/figures/{{study}}_metrics.log",
+    script:
+        "../scripts/figure_metrics.py"
+
+
+rule figure_calibration:
+    input:
+        lambda w: [
+            f"{run_dir('A', c, seed)}/predictions.parquet"
+            for st, c in conditions_where(scores_emotion)
+            if st == "A"
+            for seed in config["seeds"]
+        ],
+    output:
+        png=report(
+            f"{RESULTS}/figures/A_calibration.png",
+            caption="../report/calibration.rst",
+            category="Figures",
+            subcategory="Study A",
+        ),
+        csv=f"{RESULTS}/figures/A_calibration.csv",
+    conda:
+        "../envs/psymtl.yaml"
+    log:
+        f"{RESULTS}/logs/figures/A_calibration.log",
+    script:
+        "../scripts/figure_calibration.py"

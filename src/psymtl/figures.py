@@ -70,3 +70,67 @@ def weight_trajectories(log_files: Iterable[str | Path], out: str | Path,
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
+
+
+def metric_per_condition(long: pd.DataFrame, study: str, out: str | Path) -> None:
+    """Test metric per condition, mean over seeds with a 95% t confidence interval; one panel
+    per task (its kind's primary metric)."""
+    from scipy import stats as sps
+
+    from psymtl.metrics import PRIMARY
+    from psymtl.tasks import get
+
+    part = long[(long["study"] == study) & (long["split"] == "test")]
+    tasks = sorted(part["task"].unique())
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.6), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        metric = "f1_weighted" if task == "subscales_mean" else PRIMARY[get(task).kind]
+        sel = part[(part["task"] == task) & (part["metric"] == metric)]
+        g = sel.groupby("condition")["value"]
+        mean, sd, n = g.mean(), g.std(), g.count()
+        half = [sps.t.ppf(0.975, k - 1) * s / np.sqrt(k) if k > 1 else 0.0
+                for s, k in zip(sd.fillna(0), n, strict=True)]
+        ax.bar(range(len(mean)), mean.to_numpy(), yerr=half, capsize=3, color="#4c72b0")
+        ax.set_xticks(range(len(mean)), mean.index, rotation=45, ha="right", fontsize=7)
+        ax.set_title(f"{task}: {metric}", fontsize=9)
+    fig.suptitle(f"Study {study}: test metrics, mean over seeds, 95% CI")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def reliability(prediction_files: dict[str, list[str]], task: str, out: str | Path,
+                bins: int = 10) -> pd.DataFrame:
+    """Reliability diagram (confidence vs accuracy against ``task``'s labels) per condition,
+    seeds pooled, with the expected calibration error (ECE)."""
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
+    rows = []
+    edges = np.linspace(0, 1, bins + 1)
+    for cond, files in prediction_files.items():
+        conf, correct = [], []
+        for f in files:
+            df = pd.read_parquet(f)
+            df = df[(df["split"] == "test") & df[f"{task}__present"]]
+            p = np.stack(df[f"{task}__pred"])
+            conf.append(p.max(-1))
+            correct.append(p.argmax(-1) == df[f"{task}__target"].to_numpy(int))
+        c, k = np.concatenate(conf), np.concatenate(correct)
+        which = np.clip(np.digitize(c, edges) - 1, 0, bins - 1)
+        acc = np.array([k[which == b].mean() if (which == b).any() else np.nan
+                        for b in range(bins)])
+        mid = np.array([c[which == b].mean() if (which == b).any() else np.nan
+                        for b in range(bins)])
+        ece = float(sum((which == b).sum() / len(c) * abs(acc[b] - mid[b])
+                        for b in range(bins) if (which == b).any()))
+        ax.plot(mid, acc, marker="o", label=f"{cond} (ECE {ece:.3f})")
+        rows.append({"condition": cond, "ece": ece, "mean_confidence": float(c.mean()),
+                     "accuracy": float(k.mean()), "n": len(c)})
+    ax.set_xlabel("confidence (max probability)")
+    ax.set_ylabel(f"accuracy against {task} labels")
+    ax.set_title("Calibration, test posts")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return pd.DataFrame(rows)
