@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from psymtl import experiment, logs
+from psymtl import evaluation, logs
 from psymtl.io import write_json
 
 with logs.to_file(snakemake.log[0]):  # noqa: F821
     pred = pd.read_parquet(snakemake.input[0])  # noqa: F821
-    write_json(experiment.evaluate(pred), snakemake.output[0])  # noqa: F821
+    write_json(evaluation.evaluate(pred), snakemake.output[0])  # noqa: F821

@@ -12,8 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("PSYMTL_SHARED_DATA", ROOT.parent / "shared" / "data"))
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "resources", "envs", "report",
-                  "profiles", "configs")
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "resources",
+                  "envs", "report", "profiles", "configs")
 
 
 def copy_workflow(dest: Path) -> Path:

@@ -1,19 +1,25 @@
-"""The Snakemake workflow itself: dry runs of the shipped configs, and a tiny end-to-end run."""
+"""The Snakemake workflow itself: dry runs of the shipped configs, a tiny end-to-end run of
+the whole DAG, and exact partial reruns after config edits (read from `snakemake -n`)."""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import snakemake
+import yaml
+from conftest import copy_workflow, snakemake
+
+TINY = ["--configfile", "tests/configs/tiny.yaml"]
 
 
 @pytest.mark.parametrize("extra", [[], ["--configfile", "configs/paper.yaml"],
                                    ["--configfile", "configs/shared-data.yaml"]])
 def test_dry_run(workflow, extra):
     out = snakemake(workflow, "-n", *extra).stdout
-    assert "train" in out and "tables" in out
+    assert "train" in out and "tables" in out and "stats" in out
 
 
 def test_bad_config_stops_with_the_key(workflow):
@@ -22,22 +28,93 @@ def test_bad_config_stops_with_the_key(workflow):
     assert "threads_per_job: 0 is less than the minimum of 1" in proc.stdout + proc.stderr
 
 
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    wf = copy_workflow(tmp_path_factory.mktemp("e2e") / "wf")
+    snakemake(wf, *TINY, "--cores", "2")
+    return wf
+
+
+def planned(wf: Path, *extra: str) -> dict[str, set[str]]:
+    """rule -> set of 'wildcards' strings of the jobs a dry run would execute."""
+    out = snakemake(wf, "-n", *TINY, *extra).stdout
+    jobs: dict[str, set[str]] = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
+        m = re.match(r"(?:local)?rule (\w+):", block.strip())
+        if m:
+            w = re.search(r"wildcards: (.*)", block)
+            jobs.setdefault(m.group(1), set()).add(w.group(1) if w else "")
+    return jobs
+
+
+def edit(wf: Path, name: str, change: dict) -> list[str]:
+    path = wf / "tests" / "configs" / name
+    path.write_text(yaml.safe_dump(change))
+    return ["--configfile", f"tests/configs/{name}"]
+
+
 @pytest.mark.slow
-def test_end_to_end_tiny(workflow):
-    snakemake(workflow, "--configfile", "tests/configs/tiny.yaml", "--cores", "2")
-    res = workflow / "results"
+def test_end_to_end_outputs(tiny_run):
+    res = tiny_run / "results"
     summary = pd.read_csv(res / "tables" / "summary.csv")
     assert set(summary["study"]) == {"A", "B", "C"}
     assert (summary["n_seeds"] == 2).all()
-    md = (res / "tables" / "summary.md").read_text()
-    assert "hard_regular" in md and "single_task" in md and "flat" in md
     for study, cond in (("A", "hard_regular"), ("B", "single_task"), ("C", "flat")):
         run = res / study / cond / "seed1"
-        pred = pd.read_parquet(run / "predictions.parquet")
-        assert set(pred["split"]) == {"dev", "test"}
+        assert set(pd.read_parquet(run / "predictions.parquet")["split"]) == {"dev", "test"}
         assert json.loads((run / "metrics.json").read_text())["test"]
         assert not (run / "resume.pt").exists()
-    report = json.loads((res / "data" / "cancer.report.json").read_text())
-    assert report["dropped_empty_text"] == 1
-    again = snakemake(workflow, "--configfile", "tests/configs/tiny.yaml", "-n")
-    assert "Nothing to be done" in again.stdout + again.stderr
+    assert json.loads((res / "data" / "cancer.report.json").read_text())["dropped_empty_text"] == 1
+    sig = pd.read_csv(res / "tables" / "significance.csv")
+    assert len(sig) == 9 and sig["note"].str.contains("Wilcoxon needs").all()  # 2 seeds
+    assert sig["p_bootstrap_adj"].notna().all()
+    for name in ("A_metrics.png", "A_calibration.png", "B_attention_fusion_attention.png",
+                 "C_hdln_learned_loss_weights.png", "A_composite_loss_weights.png"):
+        assert (res / "figures" / name).stat().st_size > 5000, name
+    assert "Table 4" in (res / "tables" / "paper_comparison.md").read_text()
+    assert (res / "tables" / "paper_comparison.tex").read_text().startswith("\\begin{tabular}")
+    usage = json.loads((res / "annotations" / "cancer.usage.json").read_text())
+    assert usage["failed"] == 0 and usage["annotated"] == usage["posts"]
+
+
+@pytest.mark.slow
+def test_html_report(tiny_run):
+    snakemake(tiny_run, *TINY, "--report", "report.html")
+    html = (tiny_run / "report.html").read_text(errors="replace")
+    assert len(html) > 100_000 and "significance.csv" in html
+
+
+@pytest.mark.slow
+def test_unchanged_rerun_does_nothing(tiny_run):
+    out = snakemake(tiny_run, "-n", *TINY)
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+@pytest.mark.slow
+def test_hyperparameter_edit_reruns_exactly_that_condition(tiny_run):
+    extra = edit(tiny_run, "lr.yaml", {"studies": {"B": {"conditions": {"transfer": {
+        "tasks": ["depression"], "pretrain_tasks": ["stress"], "lr": 0.002}}}}})
+    jobs = planned(tiny_run, *extra)
+    assert jobs["train"] == {"study=B, condition=transfer, seed=1",
+                             "study=B, condition=transfer, seed=2"}
+    assert jobs["evaluate"] == jobs["train"]
+    assert set(jobs) == {"train", "evaluate", "tables", "figure_metrics", "all"}
+    assert jobs["figure_metrics"] == {"study=B"}
+
+
+@pytest.mark.slow
+def test_new_seed_trains_only_that_seed(tiny_run):
+    jobs = planned(tiny_run, *edit(tiny_run, "seed.yaml", {"seeds": [1, 2, 3]}))
+    assert jobs["train"] and all(w.endswith("seed=3") for w in jobs["train"])
+    assert not {"fetch", "ingest", "split", "tokenize", "annotate", "mlm_adapt"} & set(jobs)
+    assert {"tables", "stats"} <= set(jobs)
+
+
+@pytest.mark.slow
+def test_annotation_model_switch_reruns_study_a_only(tiny_run):
+    extra = edit(tiny_run, "ann.yaml", {"annotation": {"local": {
+        "encoder": "tiny-bert", "labels": "resources/annotation/local_v1.yaml"}}})
+    jobs = planned(tiny_run, *extra)
+    assert jobs["annotate"] == {""}
+    assert {w.split(",")[0] for w in jobs["train"]} == {"study=A"}
+    assert len(jobs["train"]) == 16  # every Study A condition and seed

@@ -87,7 +87,7 @@ def selector(select: Mapping[str, str], tasks: list[T.Task], data: Split):
     its kind's primary metric); task ``all`` averages every task's primary metric. Metrics
     where lower is better are negated."""
     name = select.get("task", tasks[0].name)
-    chosen = tasks if name == "all" else [T.get(name)]
+    chosen = tasks if name == "all" else [t for t in tasks if t.name == name] or [T.get(name)]
     pairs = [(t, select.get("metric") if name != "all" and select.get("metric")
               else metrics.PRIMARY[t.kind]) for t in chosen]
 
@@ -168,32 +168,3 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
     for ckpt in (out_dir / "resume.pt", out_dir / "pretrain" / "resume.pt"):
         ckpt.unlink(missing_ok=True)
     return summary
-
-
-def evaluate(predictions: pd.DataFrame) -> dict[str, Any]:
-    """Metrics per split and scored task (every ``<task>__pred`` column of the frame).
-
-    One-hot two-class distributions (FIG's lonely) also get binary classification metrics;
-    when all four burden subscales are present, ``subscales_mean`` holds their mean
-    weighted F1."""
-    names = [c.removesuffix("__pred") for c in predictions.columns if c.endswith("__pred")]
-    out: dict[str, Any] = {}
-    for split, part in predictions.groupby("split"):
-        res_split = out.setdefault(split, {})
-        for name in names:
-            t = T.get(name)
-            m = part[f"{name}__present"].to_numpy(bool)
-            if not m.any():
-                continue
-            y = np.stack(part.loc[m, f"{name}__target"]) if t.kind == "distribution" \
-                else part.loc[m, f"{name}__target"].to_numpy()
-            p = np.stack(part.loc[m, f"{name}__pred"]) if t.kind != "regression" \
-                else part.loc[m, f"{name}__pred"].to_numpy()
-            res = metrics.compute(t.kind, y, p)
-            if t.kind == "distribution" and t.n_out == 2 and np.isin(y, (0, 1)).all():
-                res |= metrics.classification(y.argmax(-1), p)  # one-hot: a binary label too
-            res_split[name] = res
-        if all(s in res_split for s in T.SUBSCALES):
-            res_split["subscales_mean"] = {"f1_weighted": float(np.mean(
-                [res_split[s]["f1_weighted"] for s in T.SUBSCALES]))}
-    return out

@@ -98,8 +98,13 @@ PRIMARY = {"classification": "f1", "regression": "r2", "distribution": "intersec
 
 
 def compute(kind: str, target: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """All metrics of a task kind. Two-class distributions whose targets are one-hot (FIG's
+    lonely / non-lonely) also get the binary classification metrics."""
     if kind == "classification":
         return classification(target.astype(int), pred)
     if kind == "regression":
         return regression(target, pred)
-    return distribution(target, pred)
+    res = distribution(target, pred)
+    if target.shape[-1] == 2 and np.isin(target, (0, 1)).all():
+        res |= classification(target.argmax(-1), pred)
+    return res

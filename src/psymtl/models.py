@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from psymtl import tasks as T
+from psymtl import losses as T
 from psymtl.tasks import Task
 
 

@@ -22,8 +22,9 @@ from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
 
 from psymtl import batching
-from psymtl import tasks as T
+from psymtl import losses as T
 from psymtl.io import atomic_path
+from psymtl.tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def pick_device(pref: str = "auto") -> torch.device:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, tasks: Sequence[T.Task], data: Split, batch_size: int,
+def predict(model: nn.Module, tasks: Sequence[Task], data: Split, batch_size: int,
             device: torch.device, bf16: bool = True) -> dict[str, np.ndarray]:
     """Per-task probabilities (or values) and any extra outputs, in the order of ``data``."""
     model.eval()
@@ -120,7 +121,7 @@ def _autocast(device: torch.device, bf16: bool):
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and bf16)
 
 
-def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[T.Task], train: Split,
+def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Split,
         dev: Split, s: Settings, select: Callable[[dict[str, np.ndarray]], float],
         run_dir: str | Path) -> dict:
     """Train, keep the best-dev state in ``model``; return a summary with the per-step log."""
