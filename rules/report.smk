@@ -94,7 +94,7 @@ rule figure_loss_weights:
 
 rule figure_metrics:
     input:
-        rules.tables.output.long,
+        lambda w: [f"{run_dir(*r)}/metrics.json" for r in runs() if r[0] == w.study],
     output:
         report(
             f"{RESULTS}/figures/{{study}}_metrics.png",

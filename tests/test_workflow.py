@@ -35,9 +35,10 @@ def tiny_run(tmp_path_factory) -> Path:
     return wf
 
 
-def planned(wf: Path, *extra: str) -> dict[str, set[str]]:
-    """rule -> set of 'wildcards' strings of the jobs a dry run would execute."""
-    out = snakemake(wf, "-n", *TINY, *extra).stdout
+def planned(wf: Path, extra: str) -> dict[str, set[str]]:
+    """rule -> set of 'wildcards' strings of the jobs a dry run with the tiny config and the
+    extra config file ``extra`` would execute (one --configfile: the last flag would win)."""
+    out = snakemake(wf, "-n", *TINY, extra).stdout
     jobs: dict[str, set[str]] = {}
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
         m = re.match(r"(?:local)?rule (\w+):", block.strip())
@@ -47,10 +48,10 @@ def planned(wf: Path, *extra: str) -> dict[str, set[str]]:
     return jobs
 
 
-def edit(wf: Path, name: str, change: dict) -> list[str]:
+def edit(wf: Path, name: str, change: dict) -> str:
     path = wf / "tests" / "configs" / name
     path.write_text(yaml.safe_dump(change))
-    return ["--configfile", f"tests/configs/{name}"]
+    return f"tests/configs/{name}"
 
 
 @pytest.mark.slow
@@ -94,7 +95,7 @@ def test_unchanged_rerun_does_nothing(tiny_run):
 def test_hyperparameter_edit_reruns_exactly_that_condition(tiny_run):
     extra = edit(tiny_run, "lr.yaml", {"studies": {"B": {"conditions": {"transfer": {
         "tasks": ["depression"], "pretrain_tasks": ["stress"], "lr": 0.002}}}}})
-    jobs = planned(tiny_run, *extra)
+    jobs = planned(tiny_run, extra)
     assert jobs["train"] == {"study=B, condition=transfer, seed=1",
                              "study=B, condition=transfer, seed=2"}
     assert jobs["evaluate"] == jobs["train"]
@@ -104,7 +105,7 @@ def test_hyperparameter_edit_reruns_exactly_that_condition(tiny_run):
 
 @pytest.mark.slow
 def test_new_seed_trains_only_that_seed(tiny_run):
-    jobs = planned(tiny_run, *edit(tiny_run, "seed.yaml", {"seeds": [1, 2, 3]}))
+    jobs = planned(tiny_run, edit(tiny_run, "seed.yaml", {"seeds": [1, 2, 3]}))
     assert jobs["train"] and all(w.endswith("seed=3") for w in jobs["train"])
     assert not {"fetch", "ingest", "split", "tokenize", "annotate", "mlm_adapt"} & set(jobs)
     assert {"tables", "stats"} <= set(jobs)
@@ -114,7 +115,7 @@ def test_new_seed_trains_only_that_seed(tiny_run):
 def test_annotation_model_switch_reruns_study_a_only(tiny_run):
     extra = edit(tiny_run, "ann.yaml", {"annotation": {"local": {
         "encoder": "tiny-bert", "labels": "resources/annotation/local_v1.yaml"}}})
-    jobs = planned(tiny_run, *extra)
+    jobs = planned(tiny_run, extra)
     assert jobs["annotate"] == {""}
     assert {w.split(",")[0] for w in jobs["train"]} == {"study=A"}
     assert len(jobs["train"]) == 16  # every Study A condition and seed
