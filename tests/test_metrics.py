@@ -66,3 +66,26 @@ def test_classification_by_hand():
 def test_regression_by_hand():
     r = metrics.regression(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
     assert r["mae"] == pytest.approx(1 / 3) and r["r2"] == pytest.approx(1 - 1 / 2)
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_single_metric_equals_full_computation(k):
+    rng = np.random.default_rng(k)
+    y = rng.integers(0, k, 300)
+    y[:3] = 0  # class 0 always present
+    p = rng.dirichlet(np.ones(k), 300)
+    full = metrics.compute("classification", y, p)
+    for m in ("accuracy", "precision", "recall", "f1", "f1_weighted", "f1_macro"):
+        assert metrics.single("classification", m, y, p) == pytest.approx(full[m]), m
+    t = rng.dirichlet(np.ones(k), 300)
+    full = metrics.compute("distribution", t, p)
+    for m in metrics.DISTRIBUTION:
+        assert metrics.single("distribution", m, t, p) == pytest.approx(full[m]), m
+    onehot = np.eye(2)[rng.integers(0, 2, 50)]
+    q = rng.dirichlet(np.ones(2), 50)
+    assert metrics.single("distribution", "f1", onehot, q) == pytest.approx(
+        metrics.compute("distribution", onehot, q)["f1"])
+    yr, pr = rng.normal(size=40), rng.normal(size=40)
+    for m in ("r2", "mae"):
+        assert metrics.single("regression", m, yr, pr) == pytest.approx(
+            metrics.compute("regression", yr, pr)[m])

@@ -75,7 +75,7 @@ def aso(a: np.ndarray, b: np.ndarray, alpha: float, min_n: int, seed: int,
 
 def score(kind: str, metric: str, y: np.ndarray, probs: Sequence[np.ndarray]) -> float:
     """The metric averaged over seeds' predictions."""
-    return float(np.mean([metrics.compute(kind, y, p)[metric] for p in probs]))
+    return float(np.mean([metrics.single(kind, metric, y, p) for p in probs]))
 
 
 def paired_bootstrap(kind: str, metric: str, y: np.ndarray, pa: list[np.ndarray],
