@@ -168,9 +168,15 @@ def verdict(row: pd.Series, alpha: float, tau: float) -> str:
     """Did we reproduce the paper's direction, and is our difference significant?"""
     better = row["mean_diff"] * (-1 if row["metric"] in metrics.LOWER_IS_BETTER else 1)
     paper = row.get("paper")
-    same = paper is None or pd.isna(paper) or np.sign(better) == np.sign(paper)
     sig = row["p_bootstrap_adj"] < alpha
+    significance = f"{'significant' if sig else 'not significant'} (bootstrap)"
     aso_ok = not pd.isna(row["aso_eps_min"]) and row["aso_eps_min"] < tau
-    direction = "same direction" if same else "opposite direction"
-    return f"{direction}, {'significant' if sig else 'not significant'} (bootstrap)" + (
-        ", ASO-dominant" if aso_ok and better > 0 else "")
+    if paper is None or pd.isna(paper):
+        direction = "no paper figure"
+    elif paper == 0:  # the paper reports no effect: reproduced when ours is not significant
+        direction = "paper: no effect; " + ("reproduced" if not sig else "not reproduced")
+    elif better == 0:
+        direction = "no difference here"
+    else:
+        direction = "same direction" if np.sign(better) == np.sign(paper) else "opposite direction"
+    return f"{direction}, {significance}" + (", ASO-dominant" if aso_ok and better > 0 else "")
