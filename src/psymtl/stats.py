@@ -25,31 +25,25 @@ from psymtl import metrics
 from psymtl import tasks as T
 
 
-def holm(p: Sequence[float]) -> np.ndarray:
+def _adjust(p: Sequence[float], step) -> np.ndarray:
+    """Apply a step-wise adjustment to the non-NaN p-values (sorted ascending), keep NaNs."""
     p = np.asarray(p, dtype=float)
     out = np.full_like(p, np.nan)
     ok = ~np.isnan(p)
-    q, m = p[ok], ok.sum()
-    order = np.argsort(q)
-    adj = np.maximum.accumulate((m - np.arange(m)) * q[order])
-    res = np.empty(m)
-    res[order] = np.minimum(adj, 1.0)
+    order = np.argsort(p[ok])
+    res = np.empty(ok.sum())
+    res[order] = np.minimum(step(p[ok][order], ok.sum()), 1.0)
     out[ok] = res
     return out
+
+
+def holm(p: Sequence[float]) -> np.ndarray:
+    return _adjust(p, lambda q, m: np.maximum.accumulate((m - np.arange(m)) * q))
 
 
 def benjamini_hochberg(p: Sequence[float]) -> np.ndarray:
-    p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    q, m = p[ok], ok.sum()
-    order = np.argsort(q)
-    adj = q[order] * m / np.arange(1, m + 1)
-    adj = np.minimum.accumulate(adj[::-1])[::-1]
-    res = np.empty(m)
-    res[order] = np.minimum(adj, 1.0)
-    out[ok] = res
-    return out
+    return _adjust(p, lambda q, m: np.minimum.accumulate(
+        (q * m / np.arange(1, m + 1))[::-1])[::-1])
 
 
 CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg}
