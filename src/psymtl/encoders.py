@@ -8,7 +8,6 @@ encoders (with MiniLM's tokenizer) meant for tests only.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
@@ -52,10 +51,6 @@ def load_encoder(spec: str, seed: int = 0, auto: type = AutoModel) -> PreTrained
         torch.manual_seed(seed)
         return auto.from_config(cfg)
     return auto.from_pretrained(resolve(spec))
-
-
-def is_local(spec: str) -> bool:
-    return spec in (PACKAGED, *TINY) or Path(spec).exists()
 
 
 def _vocab_size() -> int:

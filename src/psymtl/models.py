@@ -51,14 +51,18 @@ class TaskModel(nn.Module):
     def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
+    def loss_terms(self) -> list[tuple[str, Task]]:
+        """(output key, task) of each loss term; the key also names the term."""
+        return [(t.name, t) for t in self.tasks]
+
     def losses(self, out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
                distance: str) -> dict[str, torch.Tensor]:
-        """Masked mean loss per task, for the tasks that have targets in this batch."""
+        """Masked mean loss per term, for the terms whose task has targets in this batch."""
         res = {}
-        for t in self.tasks:
+        for key, t in self.loss_terms():
             m = batch[f"m_{t.name}"]
             if m.any():
-                res[t.name] = T.loss(t, out[t.name][m], batch[f"y_{t.name}"][m], distance).mean()
+                res[key] = T.loss(t, out[key][m], batch[f"y_{t.name}"][m], distance).mean()
         return res
 
 
@@ -184,16 +188,10 @@ class HDLN(TaskModel):
             out[f"G/{t.name}"], out[f"L/{t.name}"] = log_g, local[t.name]
         return out
 
-    def losses(self, out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
-               distance: str) -> dict[str, torch.Tensor]:
-        res = {}
-        for t in self.tasks:
-            m = batch[f"m_{t.name}"]
-            if m.any():
-                for part in ("G", "L"):
-                    res[f"{part}/{t.name}"] = T.distribution_loss(
-                        out[f"{part}/{t.name}"][m], batch[f"y_{t.name}"][m], distance).mean()
-        return res
+    def loss_terms(self) -> list[tuple[str, Task]]:
+        """The global and the local prediction of every task is trained (log-probabilities:
+        the log-softmax inside the loss leaves them unchanged)."""
+        return [(f"{part}/{t.name}", t) for t in self.tasks for part in ("G", "L")]
 
 
 ARCHITECTURES: dict[str, type[TaskModel]] = {

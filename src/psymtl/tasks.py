@@ -9,8 +9,6 @@ import pandas as pd
 
 from psymtl.labels import CANCER_EMOTIONS, FIG_CATEGORIES
 
-KINDS = ("classification", "distribution", "regression")
-
 
 @dataclass(frozen=True)
 class Task:
