@@ -20,6 +20,13 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
 
+# On a cluster these run where Snakemake runs: `fetch` needs the internet, which compute
+# nodes often lack.
+localrules:
+    all,
+    fetch,
+
+
 rule all:
     default_target: True
     input:

@@ -119,3 +119,12 @@ def test_annotation_model_switch_reruns_study_a_only(tiny_run):
     assert jobs["annotate"] == {""}
     assert {w.split(",")[0] for w in jobs["train"]} == {"study=A"}
     assert len(jobs["train"]) == 16  # every Study A condition and seed
+
+
+def test_scripts_read_config_only_through_params():
+    """A script that read `snakemake.config` would escape the params rerun trigger."""
+    root = Path(__file__).resolve().parents[1]
+    scripts = sorted((root / "scripts").glob("*.py"))
+    assert scripts
+    for path in scripts:
+        assert not re.search(r"snakemake\s*\.\s*config\b", path.read_text()), path

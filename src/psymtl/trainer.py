@@ -128,6 +128,11 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
     run_dir = Path(run_dir)
     ckpt = run_dir / "resume.pt"
     device = pick_device(s.device)
+    placement = {"device": str(device),
+                 "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                 "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
+    log.info("training on %(device)s (CUDA_VISIBLE_DEVICES=%(cuda_visible_devices)s, "
+             "SLURM_JOB_ID=%(slurm_job_id)s)", placement)
     seed_everything(s.seed)
     model.to(device)
     combiner.to(device)
@@ -189,8 +194,8 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
         model.load_state_dict(state["best_state"])
     summary = {k: state[k] for k in ("best", "best_epoch", "dev_scores", "seconds", "tokens",
                                      "examples")}
-    summary |= {"epochs_run": state["epoch"], "steps": len(state["log"]),
-                "device": str(device), "settings": asdict(s)}
+    summary |= {"epochs_run": state["epoch"], "steps": len(state["log"]), **placement,
+                "settings": asdict(s)}
     summary["train_examples_per_s"] = state["examples"] / max(state["seconds"], 1e-9)
     summary["train_tokens_per_s"] = state["tokens"] / max(state["seconds"], 1e-9)
     summary["log"] = state["log"]

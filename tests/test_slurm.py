@@ -1,0 +1,87 @@
+"""The workflow through a real Slurm cluster with `--profile profiles/slurm`: every job is a
+Slurm job, training and MLM adaptation land on the GPU partition with the GPU Slurm gave them,
+and the numbers equal a local run's.
+
+Needs a running Slurm (CI starts a one-node one with `.ci/start-slurm.sh`, see the README);
+skips without one unless PSYMTL_REQUIRE_SLURM=1, which CI sets."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import copy_workflow, snakemake
+
+TARGETS = ["results/C/hdln_adapted/seed1/metrics.json"]
+RUN = Path("results/C/hdln_adapted/seed1")
+
+
+def slurm_running() -> bool:
+    if shutil.which("sbatch") is None:
+        return False
+    return subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def cluster() -> None:
+    if not slurm_running():
+        if os.environ.get("PSYMTL_REQUIRE_SLURM") == "1":
+            pytest.fail("PSYMTL_REQUIRE_SLURM=1 but no Slurm answers (start .ci/start-slurm.sh)")
+        pytest.skip("no Slurm cluster running (see README: Slurm)")
+
+
+def run_on_slurm(wf: Path, timeout: int = 900) -> str:
+    """Snakemake with the Slurm profile; stopped with SIGINT (which cancels its jobs)."""
+    exe = Path(sys.executable).with_name("snakemake")
+    args = [str(exe), "--profile", "profiles/slurm", "--configfile", "tests/configs/tiny.yaml",
+            "--slurm-init-seconds-before-status-checks", "2", *TARGETS]
+    proc = subprocess.Popen(args, cwd=wf, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+        pytest.fail(f"the Slurm run took over {timeout} s:\n{out[-4000:]}")
+    assert proc.returncode == 0, out[-6000:]
+    return out
+
+
+@pytest.mark.slow
+def test_workflow_through_slurm_equals_local_run(cluster, tmp_path):
+    slurm_wf = copy_workflow(tmp_path / "slurm")
+    out = run_on_slurm(slurm_wf)
+
+    job_ids = re.findall(r"submitted with SLURM jobid (\d+)", out)
+    queue = subprocess.run(["squeue", "--states=all", "-h", "-o", "%i|%P|%k|%T"],
+                           capture_output=True, text=True, check=True).stdout
+    jobs = {i: (part, comment, state) for i, part, comment, state
+            in (line.split("|") for line in queue.splitlines())}
+    ours = {jobs[i][1]: jobs[i] for i in job_ids}
+    rules = {re.match(r"rule_(\w+?)_wildcards", c).group(1) for c in ours}
+    assert rules == {"ingest", "split", "tokenize", "mlm_adapt", "train", "evaluate"}, ours
+    assert len(job_ids) == len(ours) == 6
+    for comment, (part, _, state) in ours.items():
+        assert state == "COMPLETED", (comment, state)
+        gpu_rule = comment.startswith(("rule_train_", "rule_mlm_adapt_"))
+        assert part == ("gpu" if gpu_rule else "cpu"), (comment, part)
+
+    summary = json.loads((slurm_wf / RUN / "train_summary.json").read_text())
+    assert summary["slurm_job_id"] in job_ids
+    assert summary["cuda_visible_devices"] == "0"  # the GPU Slurm gave the job
+    assert summary["device"] in ("cpu", "cuda")   # CPU where the GPU is not real
+
+    local_wf = copy_workflow(tmp_path / "local")
+    snakemake(local_wf, "--configfile", "tests/configs/tiny.yaml", "--cores", "2", *TARGETS)
+    assert (json.loads((slurm_wf / TARGETS[0]).read_text())
+            == json.loads((local_wf / TARGETS[0]).read_text()))
+    pd.testing.assert_frame_equal(pd.read_parquet(slurm_wf / RUN / "predictions.parquet"),
+                                  pd.read_parquet(local_wf / RUN / "predictions.parquet"))
