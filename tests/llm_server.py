@@ -8,7 +8,9 @@ REFUSE (a refusal), AUTH (401). ``latency_s`` delays every answer (for throughpu
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 import threading
 import time
 from collections import Counter
@@ -19,6 +21,23 @@ GOOD = {"treatment_burden": 2, "financial_strain": 0, "uncertainty": 1,
         "speaker_role": "caregiver", "cancer_type": "lung",
         "emotion_probs": {"very_negative": 0.1, "negative": 0.6, "neutral": 0.2,
                           "positive": 0.1}}
+
+
+def answer(text: str) -> dict:
+    """A valid schema-v1 answer that varies with the post (seeded by its hash), so that a
+    workflow run on these annotations has non-constant targets."""
+    rng = random.Random(hashlib.sha256(text.encode()).digest())
+    sub = [rng.randint(0, 3) for _ in range(4)]
+    weights = [rng.random() + 0.05 for _ in range(4)]
+    probs = [round(w / sum(weights), 3) for w in weights]
+    probs[-1] = round(1 - sum(probs[:-1]), 3)
+    return {"treatment_burden": sub[0], "financial_strain": sub[1], "uncertainty": sub[2],
+            "unmet_support_needs": sub[3], "composite_burden": round(sum(sub) * 10 / 12, 2),
+            "high_need": sum(sub) >= 7,
+            "speaker_role": rng.choice(["patient", "caregiver", "other"]),
+            "cancer_type": rng.choice(["brain", "colon", "liver", "leukemia", "lung",
+                                       "other/unknown"]),
+            "emotion_probs": dict(zip(GOOD["emotion_probs"], probs, strict=True))}
 
 
 class LLMServer:
@@ -90,7 +109,7 @@ class LLMServer:
             return 200, json.dumps(bad), None, {}
         if "REFUSE" in text:
             return 200, None, "I cannot help with that.", {}
-        return 200, json.dumps(GOOD), None, {}
+        return 200, json.dumps(answer(text)), None, {}
 
     @property
     def total_calls(self) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from llm_server import GOOD, LLMServer
+from llm_server import GOOD, LLMServer, answer
 
 from psymtl.annotate import run
 from psymtl.annotate.openai_backend import FatalAPIError
@@ -60,7 +60,9 @@ def test_openai_happy_path_usage_and_cost(tmp_path):
         ann, rep, fails = run.annotate(posts("a", "b", "c"), openai_backend(server),
                                        cache_path=tmp_path / "c.sqlite", **PATHS)
     assert (ann["annotation_status"] == "ok").all() and fails.empty
-    assert ann.loc[0, "speaker_role"] == "caregiver" and ann.loc[0, "high_need"] == 1
+    sent = [answer(r["messages"][-1]["content"]) for r in server.requests]
+    assert (sorted(zip(ann["speaker_role"], ann["high_need"], strict=True))
+            == sorted((a["speaker_role"], int(a["high_need"])) for a in sent))
     assert rep["calls"] == 3 and rep["prompt_tokens"] == 360 and rep["completion_tokens"] == 180
     assert rep["cost_usd"] == pytest.approx(360 / 1e6 * 0.15 + 180 / 1e6 * 0.60)
     assert server.auth_headers[0] == f"Bearer {SECRET}"
@@ -148,7 +150,8 @@ def test_damaged_cache_row_is_dropped(tmp_path):
     with LLMServer() as server:
         run.annotate(posts("a", "b"), openai_backend(server), cache_path=cache, **PATHS)
         db = sqlite3.connect(cache)
-        db.execute("UPDATE answers SET value = replace(value, 'caregiver', 'patient') "
+        db.execute("UPDATE answers SET value = "
+                   "replace(value, '\"speaker_role\"', '\"speaker_role\" ') "
                    "WHERE rowid = 1")
         db.commit()
         db.close()

@@ -102,6 +102,26 @@ def test_duplicates_and_overlap_are_counted(tmp_path):
     assert not df.loc[df["source_split"] == "train", "text"].isin(test["text"]).any()
 
 
+def test_empty_nan_and_whitespace_texts_are_counted(tmp_path):
+    (tmp_path / "x.csv").write_text('posts,predicted,intensity\nfine,neutral,0\n,neutral,0\n'
+                                    '"  \t ",positive,1\nNaN,negative,-1\n')
+    df, rep = ingest.cancer(tmp_path)
+    assert rep["dropped_empty_text"] == 2 and rep["rows"] == 2
+    assert df["text"].tolist() == ["fine", "NaN"]  # "NaN" is a post's text, not missing
+
+
+def test_duplicate_ids_name_both_rows(tmp_path):
+    synthetic.dreaddit_csvs(tmp_path, 20, 10, 1, COLUMNS)
+    test = pd.read_csv(tmp_path / "dreaddit-test.csv", dtype=str, keep_default_na=False)
+    test.loc[3, "id"] = test.loc[1, "id"]
+    test.to_csv(tmp_path / "dreaddit-test.csv", index=False)
+    with pytest.raises(InputError) as err:
+        ingest.dreaddit(tmp_path)
+    msg = str(err.value)
+    assert msg.startswith(f"{tmp_path / 'dreaddit-test.csv'}, row 4, field 'id': id ")
+    assert "first at" in msg and "row 2" in msg
+
+
 def test_url_source_checks_sha256(tmp_path):
     src = tmp_path / "train.csv"
     src.write_text("label,text\ndsf,hello\n")

@@ -79,3 +79,15 @@ def test_compare_notes_too_few_seeds_and_gives_verdict():
     assert row["p_bootstrap"] < 0.01 and row["p_mcnemar"] < 0.01
     table = stats.correct(pd.DataFrame([row]), "holm")
     assert stats.verdict(table.iloc[0], 0.05, 0.2).startswith("same direction, significant")
+
+
+def test_constant_targets_give_a_note_not_a_crash():
+    """R2 of a constant target is undefined on every resample: NaNs and a note say so."""
+    y = np.full(50, 5.5)
+    rng = np.random.default_rng(2)
+    pa, pb = [rng.normal(5, 1, 50) for _ in range(2)], [rng.normal(5, 1, 50) for _ in range(2)]
+    comp = {"study": "A", "a": "x", "b": "y", "task": "burden", "metric": "r2"}
+    row = stats.compare(comp, {"x": {1: 0.1, 2: 0.2}, "y": {1: 0.0, 2: 0.1}},
+                        {"x": frames(pa, y, "burden"), "y": frames(pb, y, "burden")}, SETTINGS)
+    assert np.isnan(row["p_bootstrap"]) and np.isnan(row["ci_low"])
+    assert "r2 is undefined on the test set" in row["note"]

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,6 +83,44 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     _, resumed, p_res = train_once(tmp_path / "cut", epochs=3)
     assert np.array_equal(p_full["y"], p_res["y"])
     assert resumed["dev_scores"] == full["dev_scores"]
+
+
+def test_sigkilled_training_process_resumes_to_the_same_metrics(tmp_path, caplog):
+    """A real process killed with SIGKILL after its first epoch checkpoint; the rerun resumes
+    from that checkpoint and ends with the numbers of an uninterrupted run."""
+    _, full, p_full = train_once(tmp_path / "full", epochs=6)
+    cut = tmp_path / "cut"
+    script = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_trainer import train_once
+        train_once(Path({str(cut)!r}), epochs=6)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.time() + 120
+    while not (cut / "resume.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    done = torch.load(cut / "resume.pt", weights_only=False)["state"]["epoch"]
+    assert 1 <= done < 6
+    with caplog.at_level(logging.INFO, logger="psymtl.trainer"):
+        _, resumed, p_res = train_once(cut, epochs=6)
+    assert f"at epoch {done}" in caplog.text
+    assert np.array_equal(p_full["y"], p_res["y"])
+    assert resumed["dev_scores"] == full["dev_scores"]
+    assert [r["loss"] for r in resumed["log"]] == [r["loss"] for r in full["log"]]
+
+
+def test_checkpoint_of_other_settings_is_not_resumed(tmp_path, caplog):
+    train_once(tmp_path / "a", epochs=1)
+    with caplog.at_level(logging.INFO, logger="psymtl.trainer"):
+        _, other, _ = train_once(tmp_path / "a", epochs=2)  # epochs edited: a new run
+    assert "starting over" in caplog.text
+    _, fresh, _ = train_once(tmp_path / "b", epochs=2)
+    assert other["dev_scores"] == fresh["dev_scores"]
 
 
 def test_early_stopping_keeps_best_dev_state(tmp_path):

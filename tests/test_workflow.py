@@ -11,8 +11,11 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import copy_workflow, snakemake
+from llm_server import LLMServer
 
-TINY = ["--configfile", "tests/configs/tiny.yaml"]
+# the tiny config, then the LLM server's address that the tiny_run fixture writes
+TINY = ["--configfile", "tests/configs/tiny.yaml", "tests/configs/llm.yaml"]
+SECRET = "sk-tiny-run-DO-NOT-LEAK-7319"
 
 
 @pytest.mark.parametrize("extra", [[], ["--configfile", "configs/paper.yaml"],
@@ -30,9 +33,17 @@ def test_bad_config_stops_with_the_key(workflow):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
+    """The whole tiny DAG, Study A annotated through the OpenAI path (the real client against
+    a local server) with a secret key in the environment, as a real run would be."""
     wf = copy_workflow(tmp_path_factory.mktemp("e2e") / "wf")
-    snakemake(wf, *TINY, "--cores", "2")
-    return wf
+    with LLMServer() as server, pytest.MonkeyPatch.context() as env:
+        env.setenv("PSYMTL_TINY_KEY", SECRET)
+        llm = {"annotation": {"backend": "openai", "openai": {
+            "model": "gpt-4o-mini", "base_url": server.url, "api_key_env": "PSYMTL_TINY_KEY"}}}
+        (wf / "tests" / "configs" / "llm.yaml").write_text(yaml.safe_dump(llm))
+        snakemake(wf, *TINY, "--cores", "2")
+        assert server.auth_headers and set(server.auth_headers) == {f"Bearer {SECRET}"}
+        yield wf
 
 
 def planned(wf: Path, extra: str) -> dict[str, set[str]]:
@@ -86,6 +97,17 @@ def test_html_report(tiny_run):
 
 
 @pytest.mark.slow
+def test_api_key_reaches_no_file(tiny_run):
+    """Logs, caches, results, Snakemake's own records and the report: no trace of the key."""
+    if not (tiny_run / "report.html").exists():
+        snakemake(tiny_run, *TINY, "--report", "report.html")
+    files = [f for f in tiny_run.rglob("*") if f.is_file()]
+    assert any(f.suffix == ".sqlite" for f in files) and any(f.suffix == ".log" for f in files)
+    for f in files:
+        assert SECRET.encode() not in f.read_bytes(), f
+
+
+@pytest.mark.slow
 def test_unchanged_rerun_does_nothing(tiny_run):
     out = snakemake(tiny_run, "-n", *TINY)
     assert "Nothing to be done" in out.stdout + out.stderr
@@ -113,8 +135,7 @@ def test_new_seed_trains_only_that_seed(tiny_run):
 
 @pytest.mark.slow
 def test_annotation_model_switch_reruns_study_a_only(tiny_run):
-    extra = edit(tiny_run, "ann.yaml", {"annotation": {"local": {
-        "encoder": "tiny-bert", "labels": "resources/annotation/local_v1.yaml"}}})
+    extra = edit(tiny_run, "ann.yaml", {"annotation": {"openai": {"model": "gpt-4.1-mini"}}})
     jobs = planned(tiny_run, extra)
     assert jobs["annotate"] == {""}
     assert {w.split(",")[0] for w in jobs["train"]} == {"study=A"}

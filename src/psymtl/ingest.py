@@ -55,7 +55,9 @@ def check_values(df: pd.DataFrame, path: Path, field: str, allowed: tuple[str, .
 
 
 def finalise(df: pd.DataFrame, report: Report, key: list[str] | None = None) -> pd.DataFrame:
-    """Drop empty texts and exact duplicates (same text and labels); count what went."""
+    """Drop empty texts and exact duplicates (same text and labels); count what went.
+
+    ``df`` carries ``_file`` and ``_row`` (where each row came from) for the error messages."""
     df = df.copy()
     df["text"] = df["text"].fillna("").astype(str)
     empty = df["text"].str.strip() == ""
@@ -64,16 +66,20 @@ def finalise(df: pd.DataFrame, report: Report, key: list[str] | None = None) -> 
     dup = df.duplicated(subset=key or ["text"], keep="first")
     report["dropped_duplicates"] = int(dup.sum())
     df = df[~dup]
-    if df["id"].duplicated().any():
-        first = df["id"][df["id"].duplicated()].iat[0]
-        raise InputError(report["source"], f"duplicate ids, e.g. {first!r}", field="id")
+    dup_id = df["id"].duplicated(keep=False)
+    if dup_id.any():
+        rows = df[dup_id & (df["id"] == df.loc[dup_id, "id"].iat[0])]
+        first, second = rows.iloc[0], rows.iloc[1]
+        raise InputError(second["_file"], f"id {second['id']!r} again ({int(dup_id.sum())} rows "
+                         f"share an id; first at {first['_file']}, row {first['_row']}) with "
+                         "another text; ids must be unique", row=int(second["_row"]), field="id")
     if "source_split" in df and df["source_split"].notna().any():
         in_test = set(df.loc[df["source_split"] == "test", "text"])
         leak = (df["source_split"] != "test") & df["text"].isin(in_test)
         report["dropped_train_test_overlap"] = int(leak.sum())
         df = df[~leak]
     report["rows"] = len(df)
-    return df.reset_index(drop=True)
+    return df.drop(columns=["_file", "_row"]).reset_index(drop=True)
 
 
 def cancer(raw: Path) -> tuple[pd.DataFrame, Report]:
@@ -91,7 +97,7 @@ def cancer(raw: Path) -> tuple[pd.DataFrame, Report]:
     out = pd.DataFrame({
         "id": [f"cancer-{i:05d}" for i in range(len(df))], "text": df["posts"],
         "source_split": None, "emotion": df["predicted"],
-        "intensity": df["intensity"].astype(int),
+        "intensity": df["intensity"].astype(int), **_origin(path, len(df)),
     })
     return finalise(out, rep, key=["text", "emotion"]), rep
 
@@ -107,6 +113,7 @@ def dreaddit(raw: Path) -> tuple[pd.DataFrame, Report]:
             "id": "dreaddit-" + df["id"], "text": df["text"], "source_split": split,
             "stress": df["label"].astype(int), "subreddit": df["subreddit"],
             "post_id": df["post_id"], "confidence": pd.to_numeric(df["confidence"]),
+            **_origin(path, len(df)),
         }))
     return finalise(pd.concat(frames), rep, key=["text", "stress", "source_split"]), rep
 
@@ -127,6 +134,7 @@ def pirina(raw: Path, train_positive: list[str] | tuple[str, ...] = ("dsf",),
         frames.append(pd.DataFrame({
             "id": [f"pirina-{split}-{i:05d}" for i in range(len(df))], "text": df["text"],
             "source_split": split, "forum_label": df["label"], "depression": dep.astype("Int64"),
+            **_origin(path, len(df)),
         }))
     return finalise(pd.concat(frames), rep, key=["text", "forum_label", "source_split"]), rep
 
@@ -151,11 +159,15 @@ def fig_loneliness(raw: Path) -> tuple[pd.DataFrame, Report]:
                                      f"{list(names)}, got {list(votes)}", row=i + 1, field=col)
         rep[f"rows_read_{split}"] = len(df)
         out = pd.DataFrame({"id": df["unique_id"].astype(str), "text": df["text"],
-                            "source_split": split})
+                            "source_split": split, **_origin(folder, len(df))})
         for col in FIG_CATEGORIES:
             out[col] = [np.asarray(v, dtype=np.int64).tolist() for v in df[col]]
         frames.append(out)
     return finalise(pd.concat(frames), rep, key=["text", "source_split"]), rep
+
+
+def _origin(path: Path, n: int) -> dict[str, Any]:
+    return {"_file": str(path), "_row": np.arange(1, n + 1)}
 
 
 def _single_csv(raw: Path) -> Path:

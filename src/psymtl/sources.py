@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
-import tempfile
 import time
+import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -29,32 +29,49 @@ def sha256sum(path: str | Path) -> str:
     return h.hexdigest()
 
 
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to the host the config names: nothing else is fetched."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = urllib.parse.urljoin(req.full_url, newurl)
+        if urllib.parse.urlsplit(new).hostname != urllib.parse.urlsplit(req.full_url).hostname:
+            raise DownloadError(f"{req.full_url} redirects to {new}, a host the config does not "
+                                "name; put that URL in the config if it is the right source.")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_SameHostRedirects)
+
+
 def download(url: str, dest: Path, sha256: str | None, retries: int, hint: str = "",
              backoff_s: float = 2.0, timeout_s: float = 60.0) -> None:
-    """Fetch ``url`` to ``dest``, verify its checksum, retry on failure with backoff."""
+    """Fetch ``url`` to ``dest``, verify its length and checksum, retry with backoff."""
     last: Exception | None = None
     for attempt in range(1, retries + 2):
+        tmp = dest.with_name(f".{dest.name}.part")
         try:
-            with (tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp,
-                  urllib.request.urlopen(url, timeout=timeout_s) as resp):
-                shutil.copyfileobj(resp, tmp)
-            got = sha256sum(tmp.name)
+            with _OPENER.open(url, timeout=timeout_s) as resp, open(tmp, "wb") as f:
+                shutil.copyfileobj(resp, f)
+                expected = resp.headers.get("Content-Length") if resp.headers else None
+            if expected is not None and tmp.stat().st_size != int(expected):
+                raise OSError(f"truncated: got {tmp.stat().st_size} of {expected} bytes")
+            got = sha256sum(tmp)
             if sha256 and got != sha256.lower():
-                Path(tmp.name).unlink()
                 raise DownloadError(
                     f"checksum mismatch for {url}: expected sha256 {sha256}, got {got}. "
                     "The file changed upstream or was corrupted in transit." + hint)
-            Path(tmp.name).replace(dest)
+            tmp.replace(dest)
             return
         except DownloadError:
             raise
         except Exception as exc:  # network errors of every kind are retried
             last = exc
-            Path(tmp.name).unlink(missing_ok=True)
             log.warning("download of %s failed (attempt %d/%d): %s", url, attempt,
                         retries + 1, exc)
             if attempt <= retries:
                 time.sleep(backoff_s * attempt)
+        finally:
+            tmp.unlink(missing_ok=True)
     raise DownloadError(f"could not download {url} after {retries + 1} attempts ({last})."
                         + hint)
 

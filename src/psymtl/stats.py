@@ -83,11 +83,13 @@ def paired_bootstrap(kind: str, metric: str, y: np.ndarray, pa: list[np.ndarray]
         diffs[i] = (score(kind, metric, y[idx], [p[idx] for p in pa])
                     - score(kind, metric, y[idx], [p[idx] for p in pb]))
     diffs = diffs[~np.isnan(diffs)]
-    p = 2 * min((diffs <= 0).mean(), (diffs >= 0).mean()) if len(diffs) else float("nan")
-    return {"diff": score(kind, metric, y, pa) - score(kind, metric, y, pb),
-            "ci_low": float(np.percentile(diffs, 2.5)),
-            "ci_high": float(np.percentile(diffs, 97.5)),
-            "p_bootstrap": float(min(p, 1.0))}
+    diff = score(kind, metric, y, pa) - score(kind, metric, y, pb)
+    if not len(diffs):  # e.g. R2 or F1 of a constant target: undefined on every resample
+        return {"diff": diff, "ci_low": float("nan"), "ci_high": float("nan"),
+                "p_bootstrap": float("nan")}
+    p = 2 * min((diffs <= 0).mean(), (diffs >= 0).mean())
+    return {"diff": diff, "ci_low": float(np.percentile(diffs, 2.5)),
+            "ci_high": float(np.percentile(diffs, 97.5)), "p_bootstrap": float(min(p, 1.0))}
 
 
 def mcnemar(y: np.ndarray, pa: list[np.ndarray], pb: list[np.ndarray]) -> float:
@@ -140,6 +142,8 @@ def compare(comp: dict[str, Any], seed_scores: dict[str, dict[int, float]],
     _, pb = targets_and_preds(preds[b], task)
     boot = paired_bootstrap(kind, metric, y, pa, pb, settings["bootstrap"]["samples"],
                             settings["bootstrap"]["seed"])
+    if np.isnan(boot["p_bootstrap"]):
+        notes.append(f"{metric} is undefined on the test set (constant targets?): no bootstrap")
     row = {**{k: comp.get(k) for k in ("study", "a", "b", "task", "metric", "claim", "paper")},
            "seeds_a": len(seed_scores[a]), "seeds_b": len(seed_scores[b]),
            "mean_a": float(np.mean(list(seed_scores[a].values()))),

@@ -146,9 +146,16 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
     sched = make(optim, math.ceil(s.warmup_ratio * total), total)
     state = {"epoch": 0, "best": -math.inf, "best_epoch": -1, "bad": 0, "best_state": None,
              "log": [], "dev_scores": [], "seconds": 0.0, "tokens": 0, "examples": 0}
+    run_key = {"settings": asdict(s), "train_ids": train.keys["id"].tolist(),
+               "params": {k: tuple(v.shape) for k, v in model.state_dict().items()}}
     if ckpt.exists():
-        state = _resume(ckpt, model, combiner, optim, sched)
-        log.info("resumed from %s at epoch %d", ckpt, state["epoch"])
+        resumed = _resume(ckpt, run_key, model, combiner, optim, sched)
+        if resumed is None:
+            log.warning("%s belongs to a run with other settings, data or model; starting over",
+                        ckpt)
+        else:
+            state = resumed
+            log.info("resumed from %s at epoch %d", ckpt, state["epoch"])
 
     while state["epoch"] < s.epochs and state["bad"] < s.patience:
         epoch = state["epoch"]
@@ -188,7 +195,7 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
         else:
             state["bad"] += 1
         state["epoch"] = epoch + 1
-        _checkpoint(ckpt, state, model, combiner, optim, sched)
+        _checkpoint(ckpt, run_key, state, model, combiner, optim, sched)
 
     if state["best_state"] is not None:
         model.load_state_dict(state["best_state"])
@@ -219,8 +226,8 @@ def _cpu_copy(sd: dict) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in sd.items()}
 
 
-def _checkpoint(path: Path, state: dict, model, combiner, optim, sched) -> None:
-    payload = {"state": copy.copy(state), "model": model.state_dict(),
+def _checkpoint(path: Path, run_key: dict, state: dict, model, combiner, optim, sched) -> None:
+    payload = {"run_key": run_key, "state": copy.copy(state), "model": model.state_dict(),
                "combiner": combiner.state_dict(), "optim": optim.state_dict(),
                "sched": sched.state_dict(), "torch_rng": torch.get_rng_state(),
                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
@@ -228,12 +235,15 @@ def _checkpoint(path: Path, state: dict, model, combiner, optim, sched) -> None:
         torch.save(payload, tmp)
 
 
-def _resume(path: Path, model, combiner, optim, sched) -> dict:
+def _resume(path: Path, run_key: dict, model, combiner, optim, sched) -> dict | None:
+    """The saved training state, restored into the objects; None if it is another run's."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
         raise RuntimeError(f"checkpoint {path} is unreadable ({exc}); delete it to start over"
                            ) from None
+    if payload.get("run_key") != run_key:
+        return None
     model.load_state_dict(payload["model"])
     combiner.load_state_dict(payload["combiner"])
     optim.load_state_dict(payload["optim"])
