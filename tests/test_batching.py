@@ -43,6 +43,11 @@ def test_collate_adds_specials_and_pads_to_longest():
     assert b["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 1, 0]]
 
 
-def test_eval_batches_sorted_by_length():
-    lengths = np.array([3, 9, 1, 7])
-    assert np.concatenate(batching.eval_batches(lengths, 2)).tolist() == [1, 3, 0, 2]
+def test_eval_batches_sorted_by_length_within_a_token_budget():
+    lengths = np.array([3, 9, 1, 7, 2, 2, 2, 2, 8])
+    batches = batching.eval_batches(lengths, 4)  # budget: 4 x median 2 = 8 tokens
+    assert np.concatenate(batches).tolist() == [1, 8, 3, 0, 4, 5, 6, 7, 2]
+    # 9 > budget goes alone; 8 fills it; 7, then 3 (< 0.85 x 7) starts a new batch; the
+    # four 2s fill 8; 1 (< 0.85 x 2) goes alone
+    assert [b.tolist() for b in batches] == [[1], [8], [3], [0], [4, 5, 6, 7], [2]]
+    assert batching.eval_batches(np.array([], dtype=int), 4) == []

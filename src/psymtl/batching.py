@@ -47,10 +47,23 @@ def train_batches(lengths: np.ndarray, groups: np.ndarray, batch_size: int, seed
     return out
 
 
-def eval_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Sorted by length (least padding); order is undone by the caller via the indices."""
+def eval_batches(lengths: np.ndarray, batch_size: int, min_fill: float = 0.85
+                 ) -> list[np.ndarray]:
+    """Sorted by length, longest first. A batch holds at most ``batch_size`` x the median
+    length in tokens (long posts in small batches, short ones in large: even memory) and no
+    post shorter than ``min_fill`` x its longest (every batch at least that full). The caller
+    undoes the order via the indices."""
     order = np.argsort(-lengths, kind="stable")
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    budget = batch_size * max(1, int(np.median(lengths))) if len(lengths) else 0
+    batches: list[np.ndarray] = []
+    start = 0
+    for i in range(1, len(order) + 1):
+        width = int(lengths[order[start]])
+        if (i == len(order) or (i - start + 1) * width > budget
+                or lengths[order[i]] < min_fill * width):
+            batches.append(order[start:i])
+            start = i
+    return batches
 
 
 def collate(seqs: Sequence[np.ndarray], prefix: list[int], suffix: list[int],

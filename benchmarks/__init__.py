@@ -1,0 +1,1 @@
+"""PsyMTL benchmark suite: `python -m benchmarks` (see benchmarks/README.md)."""

@@ -1,0 +1,56 @@
+"""Rows of the benchmark table, the machine they were measured on, and a copy of the
+workflow to run Snakemake in."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "resources",
+                  "envs", "report", "profiles", "configs")
+
+
+def row(benchmark: str, case: str, measure: str, value: float, unit: str,
+        ratio: float | None = None, goal: str | None = None, met: bool | None = None,
+        **details: Any) -> dict[str, Any]:
+    """One line of the table; ``ratio`` is against the peer measured in the same run."""
+    return {"benchmark": benchmark, "case": case, "measure": measure, "value": value,
+            "unit": unit, "ratio": ratio, "goal": goal, "met": met, "details": details}
+
+
+def median(xs) -> float:
+    return float(statistics.median(xs))
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(line.split(":", 1)[1].strip() for line in
+                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "python": platform.python_version(), "torch": torch.__version__,
+            "commit": commit or None}
+
+
+def copy_workflow(dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name)
+        else:
+            shutil.copy2(src, dest / name)
+    return dest

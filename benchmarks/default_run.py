@@ -1,0 +1,45 @@
+"""The README's default run (`snakemake --cores 2` on the embedded default) in a fresh copy
+of the workflow: wall time and peak memory of the whole process tree."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from benchmarks.common import copy_workflow, row
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # a child that just ended
+            total += p.memory_info().rss
+    return total
+
+
+def measure(cores: int = 2) -> list[dict]:
+    exe = Path(sys.executable).with_name("snakemake")
+    with tempfile.TemporaryDirectory() as tmp:
+        wf = copy_workflow(Path(tmp) / "wf")
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([str(exe), "--cores", str(cores)], cwd=wf,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        ps, peak = psutil.Process(proc.pid), 0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(ps))
+            time.sleep(0.5)
+        seconds = time.perf_counter() - t0
+        err = proc.stderr.read()
+        if proc.returncode != 0:
+            raise RuntimeError(f"default run failed:\n{err[-3000:]}")
+        jobs = err.count("Finished jobid")
+    case = f"embedded default, --cores {cores}, fresh copy, {jobs} jobs"
+    return [row("default run", case, "wall time", seconds / 60, "min",
+                goal="<= 10 min", met=seconds <= 600),
+            row("default run", case, "peak memory (process tree)", peak / 2**30, "GiB")]

@@ -1,0 +1,137 @@
+"""Training throughput: our trainer vs `transformers.Trainer` on the same encoder (the packaged
+pretrained MiniLM-L6), data (Dreaddit stress: the real set where present, else the demo),
+batch size and hyperparameters; both models are then scored by the same prediction code.
+
+The standard trainer runs as its documentation sets it up for text classification: the
+tokenizer's dynamic-padding collator over randomly ordered examples. A third row gives it
+its optional `group_by_length` sampler, for reference."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+from benchmarks import corpora
+from benchmarks.common import median, row
+from psymtl import encoders, metrics, models, weighting
+from psymtl import tasks as T
+from psymtl.trainer import Settings, Split, fit, pick_device, predict, seed_everything
+
+TASK = T.get("stress")
+ENCODER = "minilm"
+
+
+def data(n_train: int, n_dev: int, max_length: int, seed: int = 0) -> tuple[Split, Split, str]:
+    df = corpora.real("dreaddit")
+    name = "real/dreaddit"
+    if df is None:
+        df, name = corpora.demo("dreaddit"), "demo/dreaddit"
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(df))
+    parts = {"train": df.iloc[order[:n_train]], "dev": df.iloc[order[n_train:n_train + n_dev]]}
+    out = []
+    for split, part in parts.items():
+        ids, layout = corpora.token_ids(part["text"].tolist(), max_length, ENCODER)
+        keys = pd.DataFrame({"id": part["id"].to_numpy(), "split": split, "dataset": "dreaddit"})
+        y = part["stress"].to_numpy()
+        out.append(Split(keys=keys, ids=ids, layout=layout, targets={TASK.name: y},
+                         present={TASK.name: np.ones(len(y), dtype=bool)}))
+    return out[0], out[1], name
+
+
+def model(seed: int) -> models.TaskModel:
+    seed_everything(seed)
+    return models.build("multihead", encoders.load_encoder(ENCODER), [TASK])
+
+
+def dev_f1(m: models.TaskModel, dev: Split) -> float:
+    p = predict(m, [TASK], dev, 64, pick_device("auto"))[TASK.name]
+    return metrics.compute(TASK.kind, dev.targets[TASK.name], p)["f1"]
+
+
+def ours(train: Split, dev: Split, s: Settings) -> dict:
+    m = model(s.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = fit(m, weighting.build({"kind": "fixed"}, [TASK]), [TASK], train, dev, s,
+                      lambda pred: 0.0, tmp)  # keep the last epoch, as the peer does
+    return {"seconds": summary["seconds"], "f1": dev_f1(m, dev)}
+
+
+class _Adapter(nn.Module):
+    """The same model, with the forward signature `transformers.Trainer` expects."""
+
+    def __init__(self, m: models.TaskModel):
+        super().__init__()
+        self.m = m
+
+    def forward(self, input_ids, attention_mask, labels=None):
+        logits = self.m(input_ids=input_ids, attention_mask=attention_mask)[TASK.name]
+        if labels is None:
+            return {"logits": logits}
+        return {"loss": nn.functional.cross_entropy(logits.float(), labels), "logits": logits}
+
+
+def standard(train: Split, dev: Split, s: Settings, sampling: str = "random") -> dict:
+    m = model(s.seed)
+    lay = train.layout
+    feats = [{"input_ids": [*lay["prefix"], *map(int, ids), *lay["suffix"]], "labels": int(y),
+              "length": len(ids) + len(lay["prefix"]) + len(lay["suffix"])}
+             for ids, y in zip(train.ids, train.targets[TASK.name], strict=True)]
+    cuda = torch.cuda.is_available()
+    with tempfile.TemporaryDirectory() as tmp:
+        args = TrainingArguments(
+            output_dir=str(Path(tmp)), per_device_train_batch_size=s.batch_size,
+            num_train_epochs=s.epochs, learning_rate=s.lr, weight_decay=s.weight_decay,
+            warmup_steps=s.warmup_ratio, lr_scheduler_type=s.schedule,
+            max_grad_norm=s.grad_clip, seed=s.seed, use_cpu=not cuda, bf16=cuda and s.bf16,
+            save_strategy="no", eval_strategy="no", logging_strategy="no", report_to="none",
+            disable_tqdm=True, dataloader_num_workers=0, remove_unused_columns=False,
+            train_sampling_strategy=sampling)
+        collator = DataCollatorWithPadding(corpora.tokenizer(ENCODER))
+
+        def collate(batch):
+            return collator([{k: f[k] for k in ("input_ids", "labels")} for f in batch])
+
+        trainer = Trainer(model=_Adapter(m), args=args, train_dataset=feats,
+                          data_collator=collate)
+        out = trainer.train()
+    return {"seconds": out.metrics["train_runtime"], "f1": dev_f1(m, dev)}
+
+
+def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,
+            max_lengths: tuple[int, ...] = (512, 128), epochs: int = 1,
+            threads: int = 2) -> list[dict]:
+    """At the paper config's maximum length (512) and the default config's (128)."""
+    torch.set_num_threads(threads)
+    rows = []
+    for max_length in max_lengths:
+        train, dev, name = data(n_train, n_dev, max_length)
+        s = Settings(epochs=epochs, batch_size=16, lr=5e-5, seed=1, patience=epochs)
+        systems = {"ours": lambda tr=train, d=dev, s=s: ours(tr, d, s),
+                   "transformers.Trainer": lambda tr=train, d=dev, s=s: standard(tr, d, s),
+                   "transformers.Trainer, group_by_length":
+                       lambda tr=train, d=dev, s=s: standard(tr, d, s, "group_by_length")}
+        runs: dict[str, list[dict]] = {k: [] for k in systems}
+        for _ in range(repeats):  # interleaved, so drift of the machine hits all alike
+            for k, f in systems.items():
+                runs[k].append(f())
+        t = {k: median(r["seconds"] for r in v) for k, v in runs.items()}
+        case = (f"{name}, {ENCODER}, {len(train)} train posts, len<={max_length}, "
+                f"bs {s.batch_size}, {epochs} epoch, {threads} threads, {pick_device('auto')}")
+        for k, v in runs.items():
+            mine = k == "ours"
+            rows.append(row(
+                "training throughput", case, f"{k}: examples/s", len(train) * epochs / t[k],
+                "ex/s", ratio=t["transformers.Trainer"] / t[k],
+                goal=">= 1.5x transformers.Trainer" if mine else None,
+                met=t["transformers.Trainer"] / t[k] >= 1.5 if mine else None,
+                real_tokens_per_s=int(train.lengths.sum()) * epochs / t[k],
+                dev_f1_median=median(r["f1"] for r in v),
+                seconds=[round(r["seconds"], 2) for r in v]))
+    return rows
