@@ -27,15 +27,17 @@ def measure(cores: int = 2) -> list[dict]:
     exe = Path(sys.executable).with_name("snakemake")
     with tempfile.TemporaryDirectory() as tmp:
         wf = copy_workflow(Path(tmp) / "wf")
+        log = Path(tmp) / "snakemake.log"  # a file, not a pipe: a full pipe would block it
         t0 = time.perf_counter()
-        proc = subprocess.Popen([str(exe), "--cores", str(cores)], cwd=wf,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        ps, peak = psutil.Process(proc.pid), 0
-        while proc.poll() is None:
-            peak = max(peak, tree_rss(ps))
-            time.sleep(0.5)
+        with open(log, "w") as f:
+            proc = subprocess.Popen([str(exe), "--cores", str(cores)], cwd=wf,
+                                    stdout=subprocess.DEVNULL, stderr=f)
+            ps, peak = psutil.Process(proc.pid), 0
+            while proc.poll() is None:
+                peak = max(peak, tree_rss(ps))
+                time.sleep(0.5)
         seconds = time.perf_counter() - t0
-        err = proc.stderr.read()
+        err = log.read_text()
         if proc.returncode != 0:
             raise RuntimeError(f"default run failed:\n{err[-3000:]}")
         jobs = err.count("Finished jobid")

@@ -1,0 +1,37 @@
+"""The benchmark suite runs (its cheap parts) and its padding arithmetic is right; the
+measurements themselves are taken with `python -m benchmarks`, not in the tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+
+def test_padding_efficiencies_by_hand():
+    from benchmarks.padding import efficiencies
+
+    lengths = np.array([10, 10, 2, 2])
+    eff = efficiencies(lengths, max_length=20, batch_size=2)
+    assert eff["fixed-length padding"] == pytest.approx(24 / 80)
+    assert eff["ours: training batches"] == pytest.approx(1.0)  # [10, 10] and [2, 2]
+    assert eff["ours: evaluation batches"] == pytest.approx(1.0)
+    assert 24 / 40 <= eff["dynamic, random order"] <= 1.0
+
+
+def test_suite_command_prints_a_table_and_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "padding,gpu",
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "## padding efficiency" in proc.stdout and "written:" in proc.stdout
+    report = json.loads(out.read_text())
+    assert report["machine"]["cores"] >= 1
+    demo = [r for r in report["rows"] if r["case"].startswith("demo/")]
+    assert len(demo) == 8 and all(r["met"] for r in demo)
+    assert any(r["benchmark"].startswith("GPU") for r in report["rows"])
