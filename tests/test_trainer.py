@@ -93,6 +93,8 @@ def test_sigkilled_training_process_resumes_to_the_same_metrics(tmp_path, caplog
     script = textwrap.dedent(f"""
         import sys
         from pathlib import Path
+        import torch
+        torch.set_num_threads({torch.get_num_threads()})  # as here: same float reductions
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_trainer import train_once
         train_once(Path({str(cut)!r}), epochs=6)
