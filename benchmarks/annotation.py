@@ -5,18 +5,14 @@ and a rerun served from the cache."""
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.common import ROOT, median, row
+from benchmarks.common import ROOT, LLMServer, median, row
 from psymtl.annotate import run
-
-sys.path.insert(0, str(ROOT / "tests"))
-from llm_server import LLMServer
 
 RES = ROOT / "resources" / "annotation"
 PATHS = dict(prompt_path=RES / "prompt_v1.txt", schema_path=RES / "schema_v1.json",

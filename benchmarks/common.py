@@ -1,22 +1,25 @@
-"""Rows of the benchmark table, the machine they were measured on, and a copy of the
-workflow to run Snakemake in."""
+"""Rows of the benchmark table, the machine they were measured on, and the test helpers the
+benchmarks share (a copy of the workflow, the local LLM server)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import platform
-import shutil
 import statistics
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "resources",
-                  "envs", "report", "profiles", "configs")
+sys.path.insert(0, str(ROOT / "tests"))  # the test helpers the benchmarks share
+from llm_server import LLMServer  # noqa: E402
+from workflow_copy import copy_workflow  # noqa: E402
+
+__all__ = ["ROOT", "LLMServer", "copy_workflow", "machine", "median", "row"]
 
 
 def row(benchmark: str, case: str, measure: str, value: float, unit: str,
@@ -43,14 +46,3 @@ def machine() -> dict[str, Any]:
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "python": platform.python_version(), "torch": torch.__version__,
             "commit": commit or None}
-
-
-def copy_workflow(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for name in WORKFLOW_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name)
-        else:
-            shutil.copy2(src, dest / name)
-    return dest

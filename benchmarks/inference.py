@@ -13,7 +13,7 @@ from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
 from benchmarks import corpora
 from benchmarks.common import median, row
-from benchmarks.trainer import ENCODER, TASK, _Adapter, data, model
+from benchmarks.trainer import ENCODER, TASK, _Adapter, data, features, model
 from psymtl.trainer import pick_device, predict
 
 
@@ -24,8 +24,7 @@ def ours(m, split, batch_size: int) -> tuple[float, np.ndarray]:
 
 
 def standard(m, split, batch_size: int) -> tuple[float, np.ndarray]:
-    lay = split.layout
-    feats = [{"input_ids": [*lay["prefix"], *map(int, ids), *lay["suffix"]]} for ids in split.ids]
+    feats = features(split)
     collator = DataCollatorWithPadding(corpora.tokenizer(ENCODER))
     with tempfile.TemporaryDirectory() as tmp:
         args = TrainingArguments(output_dir=tmp, per_device_eval_batch_size=batch_size,

@@ -63,6 +63,12 @@ def ours(train: Split, dev: Split, s: Settings) -> dict:
     return {"seconds": summary["seconds"], "f1": dev_f1(m, dev)}
 
 
+def features(split: Split) -> list[dict]:
+    """Each post's input ids with the special tokens, as `transformers.Trainer` takes them."""
+    pre, suf = split.layout["prefix"], split.layout["suffix"]
+    return [{"input_ids": [*pre, *map(int, ids), *suf]} for ids in split.ids]
+
+
 class _Adapter(nn.Module):
     """The same model, with the forward signature `transformers.Trainer` expects."""
 
@@ -79,10 +85,8 @@ class _Adapter(nn.Module):
 
 def standard(train: Split, dev: Split, s: Settings, sampling: str = "random") -> dict:
     m = model(s.seed)
-    lay = train.layout
-    feats = [{"input_ids": [*lay["prefix"], *map(int, ids), *lay["suffix"]], "labels": int(y),
-              "length": len(ids) + len(lay["prefix"]) + len(lay["suffix"])}
-             for ids, y in zip(train.ids, train.targets[TASK.name], strict=True)]
+    feats = [f | {"labels": int(y), "length": len(f["input_ids"])} for f, y in
+             zip(features(train), train.targets[TASK.name], strict=True)]
     cuda = torch.cuda.is_available()
     with tempfile.TemporaryDirectory() as tmp:
         args = TrainingArguments(

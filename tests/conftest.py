@@ -9,21 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from workflow_copy import ROOT
+from workflow_copy import copy_workflow as copy_workflow_files
 
-ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("PSYMTL_SHARED_DATA", ROOT.parent / "shared" / "data"))
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "resources",
-                  "envs", "report", "profiles", "configs")
 
 
 def copy_workflow(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for name in WORKFLOW_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name)
-        else:
-            shutil.copy2(src, dest / name)
+    """The workflow and the tests' configs."""
+    copy_workflow_files(dest)
     shutil.copytree(ROOT / "tests" / "configs", dest / "tests" / "configs")
     return dest
 

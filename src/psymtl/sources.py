@@ -52,9 +52,10 @@ def download(url: str, dest: Path, sha256: str | None, retries: int, hint: str =
         try:
             with _OPENER.open(url, timeout=timeout_s) as resp, open(tmp, "wb") as f:
                 shutil.copyfileobj(resp, f)
-                expected = resp.headers.get("Content-Length") if resp.headers else None
-            if expected is not None and tmp.stat().st_size != int(expected):
-                raise OSError(f"truncated: got {tmp.stat().st_size} of {expected} bytes")
+                expected = resp.headers.get("Content-Length")
+            size = tmp.stat().st_size
+            if expected is not None and size != int(expected):
+                raise OSError(f"truncated: got {size} of {expected} bytes")
             got = sha256sum(tmp)
             if sha256 and got != sha256.lower():
                 raise DownloadError(
