@@ -19,6 +19,8 @@ rule annotate:
     threads: config.get("threads_per_job", 1)
     conda:
         "../envs/psymtl.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/annotate/cancer.tsv"
     log:
         f"{RESULTS}/logs/annotate/cancer.log",
     script:

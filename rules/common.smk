@@ -1,13 +1,15 @@
 # Shared helpers: config validation, the run matrix, and input functions.
+from functools import cache
 from pathlib import Path
 
 from snakemake.utils import validate
 
-from psymtl import encoders, tasks as T
+from psymtl import encoders, settings, tasks as T
 from psymtl.config import check
 
 check(config, Path(workflow.basedir, "schemas", "config.schema.yaml"))  # readable message per key
 validate(config, "../schemas/config.schema.yaml")  # also fills in schema defaults
+settings.check(config)  # merged conditions are complete; comparisons are not confounded
 
 RESULTS = "results"
 DATASETS = ("cancer", "dreaddit", "pirina", "fig_loneliness")
@@ -36,11 +38,10 @@ def annotation_backend():
     return {"backend": a["backend"], **a[a["backend"]]}
 
 
+@cache  # the config does not change while the DAG is built
 def condition_settings(study, condition):
-    """The complete, merged settings of one condition: training defaults, then the study's
-    ``training`` overrides, then the condition's own keys."""
-    s = config["studies"][study]
-    return {**config["training"], **s.get("training", {}), **s["conditions"][condition]}
+    """The complete settings of one condition (`psymtl.settings`: merged key by key)."""
+    return settings.condition(config, study, condition)
 
 
 def condition_datasets(study, condition):
@@ -136,11 +137,8 @@ def figures():
     return out
 
 
-def stats_inputs():
-    """metrics.json of every seed of every condition named in a comparison (predictions are
-    read next to them)."""
+def compared_runs():
+    """Every seed of every condition named in a comparison, as {study, condition, seed}."""
     systems = {(c["study"], c[k]) for c in config["stats"]["comparisons"] for k in ("a", "b")}
-    for study, cond in sorted(systems):
-        if cond not in config["studies"].get(study, {}).get("conditions", {}):
-            raise ValueError(f"config stats.comparisons names {study}/{cond}, not a condition")
-    return [f"{run_dir(st, c, seed)}/metrics.json" for st, c in sorted(systems) for seed in config["seeds"]]
+    return [{"study": st, "condition": c, "seed": seed}
+            for st, c in sorted(systems) for seed in config["seeds"]]

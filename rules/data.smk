@@ -10,6 +10,8 @@ rule fetch:
         source=lambda w: dataset_source(w.dataset),
     conda:
         "../envs/psymtl.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/fetch/{{dataset}}.tsv"
     log:
         f"{RESULTS}/logs/fetch/{{dataset}}.log",
     script:
@@ -26,10 +28,12 @@ rule ingest:
         options=lambda w: {
             k: v
             for k, v in config["datasets"][w.dataset].items()
-            if k in ("train_positive", "train_negative")
+            if k == "setup"
         },
     conda:
         "../envs/psymtl.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/ingest/{{dataset}}.tsv"
     log:
         f"{RESULTS}/logs/ingest/{{dataset}}.log",
     script:

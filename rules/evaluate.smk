@@ -8,6 +8,8 @@ rule evaluate:
         f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/metrics.json",
     conda:
         "../envs/psymtl.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/evaluate/{{study}}/{{condition}}/seed{{seed}}.tsv"
     log:
         f"{RESULTS}/logs/evaluate/{{study}}/{{condition}}/seed{{seed}}.log",
     script:

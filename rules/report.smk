@@ -30,7 +30,8 @@ rule tables:
 
 rule stats:
     input:
-        metrics=lambda w: stats_inputs(),
+        metrics=[f"{run_dir(**r)}/metrics.json" for r in compared_runs()],
+        predictions=[f"{run_dir(**r)}/predictions.parquet" for r in compared_runs()],
     output:
         csv=report(
             f"{RESULTS}/tables/significance.csv",
@@ -40,6 +41,7 @@ rule stats:
         md=f"{RESULTS}/tables/significance.md",
         tex=f"{RESULTS}/tables/significance.tex",
     params:
+        runs=compared_runs(),
         comparisons=config["stats"]["comparisons"],
         settings={k: v for k, v in config["stats"].items() if k != "comparisons"},
     conda:

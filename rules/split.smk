@@ -12,6 +12,8 @@ rule split:
         ratios=config["splits"]["ratios"],
     conda:
         "../envs/psymtl.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/split/{{dataset}}.tsv"
     log:
         f"{RESULTS}/logs/split/{{dataset}}.log",
     script:

@@ -12,6 +12,8 @@ rule tokenize:
         max_length=config["tokenize"]["max_length"],
     conda:
         "../envs/psymtl.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/tokenize/{{dataset}}/{{encoder}}.tsv"
     log:
         f"{RESULTS}/logs/tokenize/{{dataset}}/{{encoder}}.log",
     script:

@@ -20,6 +20,8 @@ rule mlm_adapt:
         gpu=config["gpus_per_job"],
     conda:
         "../envs/psymtl.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/mlm_adapt/{{encoder}}.tsv"
     log:
         f"{RESULTS}/logs/mlm/{{encoder}}.log",
     script:
@@ -41,6 +43,8 @@ rule train:
         gpu=config["gpus_per_job"],
     conda:
         "../envs/psymtl.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{study}}/{{condition}}/seed{{seed}}.tsv"
     log:
         f"{RESULTS}/logs/train/{{study}}/{{condition}}/seed{{seed}}.log",
     script:

@@ -46,14 +46,32 @@ def test_dreaddit_has_all_real_columns(tmp_path):
     assert df["post_id"].duplicated().any()  # posts give several segments
 
 
-def test_pirina_labels(tmp_path):
+@pytest.mark.parametrize("setup, train_labels, test_labels, official", [
+    ("forums_heldout", {"dsf", "ndf"}, set(), False),
+    ("forums_to_do_nd", {"dsf", "ndf"}, {"do", "nd"}, True),
+    ("do_nd", {"do", "nd"}, {"do", "nd"}, True)])
+def test_pirina_setups(tmp_path, setup, train_labels, test_labels, official):
     synthetic.pirina_csvs(tmp_path, 8, 1)
-    df, _ = ingest.pirina(tmp_path)
-    train = df[df["source_split"] == "train"]
-    assert set(train["forum_label"]) == {"dsf", "ndf", "ff", "do", "ds", "bc", "nd"}
-    used = train.dropna(subset=["depression"])
-    assert set(used["forum_label"]) == {"dsf", "ndf"}
-    assert set(df.loc[df["source_split"] == "test", "forum_label"]) == {"do", "nd"}
+    df, rep = ingest.pirina(tmp_path, setup)
+    from_train = df["id"].str.startswith("pirina-train")
+    assert set(df.loc[from_train, "forum_label"]) == train_labels
+    assert set(df.loc[~from_train, "forum_label"]) == test_labels
+    assert rep["not_in_setup_train"] == 8 * (7 - 2)
+    assert rep["not_in_setup_test"] == 8 * (2 - len(test_labels))
+    assert df["source_split"].notna().all() == official
+    assert df["source_split"].isna().all() != official
+    pos = {"dsf", "do"}
+    assert (df["depression"] == df["forum_label"].isin(pos).astype(int)).all()
+
+
+def test_same_text_with_other_labels_is_dropped_and_counted(tmp_path):
+    """Which label is right is unknown: every copy goes (it could land in train and test)."""
+    (tmp_path / "x.csv").write_text("posts,predicted,intensity\nsame post,neutral,0\n"
+                                    "same post,positive,1\nagain,neutral,0\nagain,neutral,0\n"
+                                    "other,negative,-1\n")
+    df, rep = ingest.cancer(tmp_path)
+    assert rep["dropped_conflicting_labels"] == 2 and rep["dropped_duplicates"] == 1
+    assert df["text"].tolist() == ["again", "other"]
 
 
 def test_fig_loneliness_save_to_disk_layout(tmp_path):
@@ -145,9 +163,9 @@ def test_real_datasets_ingest(shared_data):
     _, rep = ingest.dreaddit(shared_data / "dreaddit")
     assert rep["rows_read_train"] == 2838 and rep["rows_read_test"] == 715
     assert rep["dropped_train_test_overlap"] >= 3
-    p, rep = ingest.pirina(shared_data / "depression-pirina")
+    p, rep = ingest.pirina(shared_data / "depression-pirina", "forums_to_do_nd")
     assert rep["rows_read_train"] == 2800 and rep["rows_read_test"] == 800
-    assert p.loc[p["source_split"] == "test", "depression"].notna().all()
+    assert (p["source_split"] == "test").sum() == 800 and rep["not_in_setup_train"] == 2000
     _, rep = ingest.fig_loneliness(shared_data / "fig-loneliness")
     sizes = (rep["rows_read_train"], rep["rows_read_dev"], rep["rows_read_test"])
     assert sizes == (3943, 1126, 564)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -78,8 +79,13 @@ def test_hdln_losses_skip_masked_fine_grained_targets():
         batch[f"m_{n}"] = torch.tensor([True, True, False, False]) if n != "lonely" \
             else torch.ones(4, dtype=torch.bool)
     batch["m_interaction"] = torch.zeros(4, dtype=torch.bool)  # no lonely post in the batch
-    losses = model.losses(out, batch, "kl")
+    norm = {n: 4.0 for n in FIG}
+    losses = model.losses(out, batch, "kl", norm)
     assert "G/interaction" not in losses and "L/temporal" in losses
+    # a term is the sum over the examples with a target, over the task's normaliser
+    per = torch.nn.functional.kl_div(out["L/temporal"][:2], batch["y_temporal"][:2],
+                                     reduction="none").sum(-1)
+    assert float(losses["L/temporal"].detach()) == pytest.approx(float(per.sum() / 4.0), rel=1e-5)
 
 
 def test_hierarchical_weights_keep_l1_norm_one_while_learning():
@@ -117,6 +123,18 @@ def test_kendall_weighting_formulation():
     assert comb.weights() == pytest.approx({"burden": 0.125, "high_need": 0.5})
 
 
+def test_flat_loss_is_lonely_plus_the_mean_of_the_fine_grained_terms():
+    """FIG-Loneliness Eq. 1, as the default config's Study C `flat` condition declares it."""
+    from psymtl import settings
+
+    cond = settings.condition(settings.load(workdir=Path(__file__).resolve().parents[1]), "C",
+                              "flat")
+    comb = weighting.build(cond["weighting"], [get(n) for n in cond["tasks"]])
+    losses = {n: torch.tensor(float(i + 1)) for i, n in enumerate(cond["tasks"])}
+    assert cond["tasks"][0] == "lonely"
+    assert float(comb(losses)) == pytest.approx(1 + (2 + 3 + 4 + 5) / 4)
+
+
 def test_fixed_weights_beta():
     comb = weighting.build({"kind": "fixed", "weights": {"stress": 0.01}},
                            [get("depression"), get("stress")])
@@ -124,3 +142,25 @@ def test_fixed_weights_beta():
     assert float(total) == pytest.approx(1.1)
     with pytest.raises(ValueError, match="unknown task"):
         weighting.build({"kind": "fixed", "weights": {"stres": 0.01}}, [get("stress")])
+
+
+@pytest.mark.parametrize("fusion", ["none", "attention", "concat"])
+def test_double_encoder_skips_posts_without_the_tasks_target_with_the_same_gradients(fusion):
+    tasks = [get("depression"), get("stress")]
+    model = models.build("double_encoder", tiny(), tasks, fusion=fusion, dropout=0.0)
+    for mod in model.modules():  # training mode, but deterministic
+        if isinstance(mod, torch.nn.Dropout):
+            mod.p = 0.0
+    m_dep = torch.tensor([True, True, False, False])
+    masks = {"m_depression": m_dep, "m_stress": ~m_dep}
+    grads = []
+    for batch in ({}, masks):  # every post through every task layer, or only its own
+        model.zero_grad()
+        out = model(IDS, MASK, **batch)
+        loss = out["depression"][m_dep].logsumexp(-1).sum() + out["stress"][~m_dep].sum()
+        loss.backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()
+                      if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    for n, g in grads[0].items():
+        assert torch.allclose(g, grads[1][n], rtol=1e-4, atol=1e-6), n

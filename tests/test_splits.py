@@ -62,3 +62,16 @@ def test_class_missing_from_a_split_is_reported():
     df = frame(10, official).assign(y=[0, 1, 2, 0, 1, 2, 0, 1, 0, 1])
     with pytest.raises(InputError, match=r"class\(es\) \['2'\] missing from the dev split"):
         splits.assign(df, "y", 1, 0.2, (0.6, 0.2, 0.2))
+
+
+def test_groups_never_straddle_train_and_dev():
+    """Dreaddit: several segments of one post must not land in train and dev both."""
+    rng = np.random.default_rng(0)
+    df = frame(600, ["train"] * 500 + ["test"] * 100)
+    df["post"] = np.concatenate([rng.integers(0, 180, 500), np.arange(1000, 1100)])
+    out = splits.assign(df, "y", 1, 0.2, (0.6, 0.2, 0.2), group="post")
+    side = out.assign(post=df["post"])[out["split"] != "test"].groupby("post")["split"]
+    assert (side.nunique() == 1).all()
+    assert 0.12 < (out["split"] == "dev").sum() / 500 < 0.28
+    share = pd.crosstab(out["split"], df["y"], normalize="index").loc[["train", "dev"]]
+    assert (share.max() - share.min()).max() < 0.08  # still stratified

@@ -8,8 +8,9 @@ import pytest
 
 from psymtl import stats
 
-SETTINGS = {"alpha": 0.05, "aso_tau": 0.2, "correction": "holm",
-            "bootstrap": {"samples": 300, "seed": 1}, "min_seeds": {"aso": 3, "wilcoxon": 6}}
+SETTINGS = {"alpha": 0.05, "aso_tau": 0.2, "correction": "holm", "family": "study",
+            "equivalence_margin": 0.02, "bootstrap": {"samples": 300, "seed": 1},
+            "min_seeds": {"aso": 3, "wilcoxon": 6}}
 
 
 def test_holm_and_bh_by_hand():
@@ -49,7 +50,8 @@ def frames(probs_per_seed, y, task="depression"):
     out = []
     for p in probs_per_seed:
         out.append(pd.DataFrame({"id": [f"x{i}" for i in range(len(y))], "split": "test",
-                                 f"{task}__present": True, f"{task}__target": y,
+                                 f"{task}__present": True,
+                                 f"{task}__target": list(y) if y.ndim > 1 else y,
                                  f"{task}__pred": list(p)}))
     return out
 
@@ -71,14 +73,113 @@ def test_compare_notes_too_few_seeds_and_gives_verdict():
     pa = [np.eye(2)[y] * 0.9 + 0.05 for _ in range(2)]
     pb = [np.eye(2)[1 - y] * 0.9 + 0.05 for _ in range(2)]
     comp = {"study": "B", "a": "x", "b": "y", "task": "depression", "metric": "f1",
-            "paper": 0.01}
+            "expect": "a_better", "paper": 0.01}
     row = stats.compare(comp, {"x": {1: 1.0, 2: 1.0}, "y": {1: 0.0, 2: 0.0}},
                         {"x": frames(pa, y), "y": frames(pb, y)}, SETTINGS)
     assert np.isnan(row["p_wilcoxon"]) and np.isnan(row["aso_eps_min"])
     assert "Wilcoxon needs" in row["note"] and "ASO needs" in row["note"]
     assert row["p_bootstrap"] < 0.01 and row["p_mcnemar"] < 0.01
     table = stats.correct(pd.DataFrame([row]), "holm")
-    assert stats.verdict(table.iloc[0], 0.05, 0.2).startswith("same direction, significant")
+    # the test posts alone are not enough: seed variance is unknown with 2 seeds
+    assert stats.verdict(table.iloc[0], 0.05, 0.2).startswith(
+        "same direction, not significant (paired bootstrap over posts: yes; none over seeds: "
+        "too few seeds)")
+
+
+def seeded(y, accuracies, seed=0):
+    """Per-seed probabilities that get a fraction ``acc`` of ``y`` right, and the F1s."""
+    rng = np.random.default_rng(seed)
+    probs, scores = [], {}
+    for s, acc in enumerate(accuracies, 1):
+        right = rng.random(len(y)) < acc
+        p = np.eye(2)[np.where(right, y, 1 - y)] * 0.8 + 0.1
+        probs.append(p)
+        scores[s] = stats.metrics.single("classification", "f1", y, p)
+    return probs, scores
+
+
+def run(comp, a, b, y, settings=SETTINGS, family=1):
+    (pa, sa), (pb, sb) = a, b
+    row = stats.compare(comp, {"x": sa, "y": sb}, {"x": frames(pa, y, comp["task"]),
+                                                   "y": frames(pb, y, comp["task"])},
+                        settings, family)
+    table = stats.correct(pd.DataFrame([row]), "holm")
+    return table.iloc[0], stats.verdict(table.iloc[0], 0.05, 0.2)
+
+
+def test_verdict_needs_the_seed_level_evidence_too():
+    y = np.random.default_rng(3).integers(0, 2, 400)
+    comp = {"study": "B", "a": "x", "b": "y", "task": "depression", "metric": "f1",
+            "expect": "a_better"}
+    clear = run(comp, seeded(y, [0.9] * 6, 1), seeded(y, [0.7] * 6, 2), y)[1]
+    assert clear.startswith("reproduced: significant (paired bootstrap over posts: yes; "
+                            "Wilcoxon over seeds: yes)")
+    # seeds that disagree: a is better on average and over the pooled posts, not per seed
+    noisy = run(comp, seeded(y, [0.95, 0.6, 0.95, 0.6, 0.95, 0.6], 1),
+                seeded(y, [0.7] * 6, 2), y)
+    assert noisy[0]["p_post_adj"] < 0.05
+    assert noisy[1].startswith("same direction, not significant")
+
+
+def test_lower_is_better_compares_ours_and_the_papers_difference_alike():
+    """KL: lower is better. The paper's a - b (-0.05: a better) and ours are both raw."""
+    rng = np.random.default_rng(4)
+    y = rng.dirichlet(np.ones(4), 300)
+    good = [0.8 * y + 0.2 * rng.dirichlet(np.ones(4), 300) for _ in range(6)]
+    bad = [0.3 * y + 0.7 * rng.dirichlet(np.ones(4), 300) for _ in range(6)]
+    score = {s + 1: stats.metrics.single("distribution", "kl", y, p) for s, p in
+             enumerate(good)}, {s + 1: stats.metrics.single("distribution", "kl", y, p)
+                                for s, p in enumerate(bad)}
+    comp = {"study": "C", "a": "x", "b": "y", "task": "temporal", "metric": "kl",
+            "expect": "a_better", "paper": -0.05}
+    row, text = run(comp, (good, score[0]), (bad, score[1]), y)
+    assert row["mean_diff"] < 0 and stats.better("kl", row["mean_diff"]) > 0
+    assert text.startswith("reproduced: significant")
+    _, text = run(comp | {"expect": "b_better", "paper": 0.05}, (good, score[0]),
+                        (bad, score[1]), y)
+    assert text.startswith("contradicted: significant in the opposite direction")
+
+
+def test_no_effect_needs_an_equivalence_test_not_a_large_p():
+    y = np.random.default_rng(5).integers(0, 2, 2000)
+    comp = {"study": "A", "a": "x", "b": "y", "task": "depression", "metric": "f1",
+            "expect": "equivalent", "margin": 0.05}
+    same = seeded(y, [0.8] * 6, 1)
+    twin = ([p.copy() for p in same[0]], {k: v + 0.001 * (-1) ** k for k, v in same[1].items()})
+    row, text = run(comp, same, twin, y)
+    assert text.startswith("reproduced: equivalent within ±0.05 (bootstrap TOST")
+    # few posts, noisy seeds: not significant, but not shown equivalent either
+    small = y[:40]
+    a, b = seeded(small, [0.9, 0.6, 0.85, 0.65], 6), seeded(small, [0.7, 0.8, 0.6, 0.75], 7)
+    row, text = run(comp, a, b, small)
+    assert row["p_bootstrap"] > 0.05 and text.startswith("not shown equivalent")
+
+
+def test_systems_are_aligned_by_post_id_when_some_posts_failed():
+    """Soft-label runs lose posts whose annotation failed; hard-label runs keep them."""
+    y = np.random.default_rng(6).integers(0, 2, 100)
+    (pa, sa), (pb, sb) = seeded(y, [0.9] * 3, 1), seeded(y, [0.7] * 3, 2)
+    fa = [f.iloc[5:] for f in frames(pa, y)]  # 5 posts missing from every run of a
+    comp = {"study": "A", "a": "x", "b": "y", "task": "depression", "metric": "f1",
+            "expect": "a_better"}
+    row = stats.compare(comp, {"x": sa, "y": sb}, {"x": fa, "y": frames(pb, y)}, SETTINGS)
+    assert row["posts"] == 95 and row["posts_dropped"] == 5
+    assert "5 test posts missing from some run" in row["note"]
+
+
+def test_paper_config_seeds_can_reach_significance_within_each_family():
+    from pathlib import Path
+
+    from psymtl import settings
+
+    config = settings.load(["configs/paper.yaml"], Path(__file__).resolve().parents[1])
+    st = config["stats"]
+    assert st["family"] == "study"
+    n = len(config["seeds"])
+    for study in {c["study"] for c in st["comparisons"]}:
+        m = sum(c["study"] == study for c in st["comparisons"])
+        assert stats.wilcoxon_reachable(n, m, st["alpha"]), (study, n, m)
+    assert not stats.wilcoxon_reachable(6, 5, 0.05)  # the old 6 seeds could not
 
 
 def test_constant_targets_give_a_note_not_a_crash():
@@ -86,7 +187,8 @@ def test_constant_targets_give_a_note_not_a_crash():
     y = np.full(50, 5.5)
     rng = np.random.default_rng(2)
     pa, pb = [rng.normal(5, 1, 50) for _ in range(2)], [rng.normal(5, 1, 50) for _ in range(2)]
-    comp = {"study": "A", "a": "x", "b": "y", "task": "burden", "metric": "r2"}
+    comp = {"study": "A", "a": "x", "b": "y", "task": "burden", "metric": "r2",
+            "expect": "a_better"}
     row = stats.compare(comp, {"x": {1: 0.1, 2: 0.2}, "y": {1: 0.0, 2: 0.1}},
                         {"x": frames(pa, y, "burden"), "y": frames(pb, y, "burden")}, SETTINGS)
     assert np.isnan(row["p_bootstrap"]) and np.isnan(row["ci_low"])

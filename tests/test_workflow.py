@@ -31,6 +31,16 @@ def test_bad_config_stops_with_the_key(workflow):
     assert "threads_per_job: 0 is less than the minimum of 1" in proc.stdout + proc.stderr
 
 
+def test_confounded_comparison_stops_the_dag_naming_the_key(workflow):
+    conf = workflow / "confound.yaml"
+    conf.write_text(yaml.safe_dump({"studies": {"B": {"conditions": {
+        "double_encoders": {"model_args": {"pooling": "cls"}}}}}}))
+    proc = snakemake(workflow, "-n", "--configfile", "confound.yaml", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "confounded comparisons" in out
+    assert "double_encoders vs single_task_stacked" in out and "model_args.pooling" in out
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
     """The whole tiny DAG, Study A annotated through the OpenAI path (the real client against
@@ -78,8 +88,17 @@ def test_end_to_end_outputs(tiny_run):
         assert not (run / "resume.pt").exists()
     assert json.loads((res / "data" / "cancer.report.json").read_text())["dropped_empty_text"] == 1
     sig = pd.read_csv(res / "tables" / "significance.csv")
-    assert len(sig) == 9 and sig["note"].str.contains("Wilcoxon needs").all()  # 2 seeds
+    assert len(sig) == 11 and sig["note"].str.contains("Wilcoxon needs").all()  # 2 seeds
     assert sig["p_bootstrap_adj"].notna().all()
+    assert sig["verdict"].str.contains("over seeds: too few seeds").all()
+    assert not sig["verdict"].str.startswith("reproduced: significant").any()
+    summary = json.loads((res / "B" / "attention_fusion" / "seed2" / "train_summary.json")
+                         .read_text())
+    assert summary["settings"]["model_args"] == {"pooling": "mean", "dropout": 0.1,
+                                                 "fusion": "attention"}
+    assert summary["settings"]["seed"] == 2 and summary["settings"]["encoder"] == "tiny-bert"
+    assert summary["machine"]["cpu"] and (res / "benchmarks" / "train" / "B" /
+                                          "attention_fusion" / "seed2.tsv").exists()
     for name in ("A_metrics.png", "A_calibration.png", "B_attention_fusion_attention.png",
                  "C_hdln_learned_loss_weights.png", "A_composite_loss_weights.png"):
         assert (res / "figures" / name).stat().st_size > 5000, name

@@ -8,9 +8,10 @@ encoders (with MiniLM's tokenizer) meant for tests only.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import torch
-from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
+if TYPE_CHECKING:  # torch and transformers load only when a model is built: naming an
+    from transformers import PreTrainedModel  # encoder (the DAG does) stays cheap
 
 PACKAGED = "minilm"
 TINY = {
@@ -38,12 +39,19 @@ def slug(spec: str) -> str:
 
 
 def load_tokenizer(spec: str):
+    from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(resolve(spec))
 
 
-def load_encoder(spec: str, seed: int = 0, auto: type = AutoModel) -> PreTrainedModel:
+def load_encoder(spec: str, seed: int = 0, auto: type | None = None) -> PreTrainedModel:
     """Pretrained weights for real specs; seeded random weights for the tiny test encoders.
-    ``auto`` picks the model class (e.g. ``AutoModelForMaskedLM`` for MLM adaptation)."""
+    ``auto`` picks the model class (default ``AutoModel``; e.g. ``AutoModelForMaskedLM`` for
+    MLM adaptation)."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    auto = auto or AutoModel
     if spec in TINY:
         kw = dict(TINY[spec])
         cfg = AutoConfig.for_model(kw.pop("model_type"), vocab_size=_vocab_size(),
@@ -54,4 +62,6 @@ def load_encoder(spec: str, seed: int = 0, auto: type = AutoModel) -> PreTrained
 
 
 def _vocab_size() -> int:
+    from transformers import AutoConfig
+
     return AutoConfig.from_pretrained(packaged_path()).vocab_size

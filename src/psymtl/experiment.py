@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from psymtl import encoders, metrics, models, weighting
+from psymtl import encoders, machine, metrics, models, weighting
 from psymtl import tasks as T
 from psymtl.io import read_json, write_json, write_parquet
 from psymtl.trainer import Settings, Split, fit, predict, seed_everything
@@ -82,12 +82,26 @@ def standardise(tasks: list[T.Task], train: Split, *others: Split
     return scales
 
 
+def selected_tasks(select: Mapping[str, str], tasks: list[T.Task]) -> list[T.Task]:
+    """The tasks whose dev score selects the checkpoint (``select.task``; ``all``: every
+    task; default: the first)."""
+    name = select.get("task", tasks[0].name)
+    return tasks if name == "all" else [t for t in tasks if t.name == name] or [T.get(name)]
+
+
+def selection_split(select: Mapping[str, str], tasks: list[T.Task], dev: Split) -> Split:
+    """The dev examples the selector reads (e.g. only depression posts when depression
+    selects): the others need no prediction after each epoch."""
+    chosen = selected_tasks(select, tasks)
+    return dev.subset(np.logical_or.reduce([dev.present[t.name] for t in chosen]))
+
+
 def selector(select: Mapping[str, str], tasks: list[T.Task], data: Split):
     """Dev score to maximise: ``select.metric`` of ``select.task`` (default: the first task and
     its kind's primary metric); task ``all`` averages every task's primary metric. Metrics
     where lower is better are negated."""
     name = select.get("task", tasks[0].name)
-    chosen = tasks if name == "all" else [t for t in tasks if t.name == name] or [T.get(name)]
+    chosen = selected_tasks(select, tasks)
     pairs = [(t, select.get("metric") if name != "all" and select.get("metric")
               else metrics.PRIMARY[t.kind]) for t in chosen]
 
@@ -139,18 +153,20 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
     model_args = cond.get("model_args", {})
     if cond.get("pretrain_tasks"):  # transfer learning: fit the encoder on these tasks first
         pre = [T.get(n) for n in cond["pretrain_tasks"]]
-        pre_dev = make_split(df, layout, pre, "dev")
+        pre_dev = selection_split({}, pre, make_split(df, layout, pre, "dev"))
         pre_summary = fit(models.build("multihead", encoder, pre, **model_args),
                           weighting.build({"kind": "fixed"}, pre), pre,
                           make_split(df, layout, pre, "train"), pre_dev, settings,
                           selector({}, pre, pre_dev),
-                          out_dir / "pretrain")
+                          out_dir / "pretrain", identity={**cond, "seed": seed})
         log.info("pre-training on %s: best dev %.4f", cond["pretrain_tasks"], pre_summary["best"])
     model = models.build(cond["model"], encoder, task_list, **model_args)
     combiner = weighting.build(cond.get("weighting", {"kind": "fixed"}), task_list)
     select = cond.get("select") or {}
-    summary = fit(model, combiner, task_list, train, dev, settings,
-                  selector(select, task_list, dev), out_dir)
+    dev_select = selection_split(select, task_list, dev)
+    summary = fit(model, combiner, task_list, train, dev_select, settings,
+                  selector(select, task_list, dev_select), out_dir,
+                  identity={**cond, "seed": seed})
     frames = []
     for data in (dev, test):
         pred = predict(model, task_list, data, settings.eval_batch_size,
@@ -162,7 +178,7 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
     write_parquet(pd.concat(frames, ignore_index=True), out_dir / "predictions.parquet")
     steps = pd.DataFrame(summary.pop("log"))
     steps.to_csv(out_dir / "train_log.csv", index=False)
-    summary |= {"select": select,
+    summary |= {"settings": {**cond, "seed": seed}, "machine": machine.describe(),
                 "examples": {"train": len(train), "dev": len(dev), "test": len(test)}}
     write_json(summary, out_dir / "train_summary.json")
     for ckpt in (out_dir / "resume.pt", out_dir / "pretrain" / "resume.pt"):

@@ -20,6 +20,7 @@ from psymtl.labels import (
     CANCER_EMOTIONS,
     CANCER_INTENSITY,
     FIG_CATEGORIES,
+    PIRINA_SETUPS,
     PIRINA_TEST_LABELS,
     PIRINA_TRAIN_LABELS,
 )
@@ -55,7 +56,9 @@ def check_values(df: pd.DataFrame, path: Path, field: str, allowed: tuple[str, .
 
 
 def finalise(df: pd.DataFrame, report: Report, key: list[str] | None = None) -> pd.DataFrame:
-    """Drop empty texts and exact duplicates (same text and labels); count what went.
+    """Drop empty texts, exact duplicates (same ``key``: text, labels and split; one copy
+    kept) and posts whose text appears again with other labels (every copy dropped: which
+    label is right is unknown); count what went.
 
     ``df`` carries ``_file`` and ``_row`` (where each row came from) for the error messages."""
     df = df.copy()
@@ -63,9 +66,14 @@ def finalise(df: pd.DataFrame, report: Report, key: list[str] | None = None) -> 
     empty = df["text"].str.strip() == ""
     report["dropped_empty_text"] = int(empty.sum())
     df = df[~empty]
-    dup = df.duplicated(subset=key or ["text"], keep="first")
+    key = key or ["text"]
+    dup = df[key].astype(str).duplicated(keep="first")
     report["dropped_duplicates"] = int(dup.sum())
     df = df[~dup]
+    same_split = ["text", "source_split"] if "source_split" in df else ["text"]
+    conflict = df[same_split].astype(str).duplicated(keep=False)
+    report["dropped_conflicting_labels"] = int(conflict.sum())
+    df = df[~conflict]
     dup_id = df["id"].duplicated(keep=False)
     if dup_id.any():
         rows = df[dup_id & (df["id"] == df.loc[dup_id, "id"].iat[0])]
@@ -118,24 +126,28 @@ def dreaddit(raw: Path) -> tuple[pd.DataFrame, Report]:
     return finalise(pd.concat(frames), rep, key=["text", "stress", "source_split"]), rep
 
 
-def pirina(raw: Path, train_positive: list[str] | tuple[str, ...] = ("dsf",),
-           train_negative: list[str] | tuple[str, ...] = ("ndf",)) -> tuple[pd.DataFrame, Report]:
-    """Depression (1) vs not (0): in train from the chosen forums (the authors: dsf vs ndf),
-    in test do vs nd. Train rows of other forums are kept with depression = NA (unused)."""
-    frames, rep = [], {"source": str(raw)}
-    mapping = {"train": (set(train_positive), set(train_negative)), "test": ({"do"}, {"nd"})}
+def pirina(raw: Path, setup: str = "forums_heldout") -> tuple[pd.DataFrame, Report]:
+    """Depression (1) vs not (0) under one of :data:`PIRINA_SETUPS`: which forum labels of
+    which file are the positive and negative posts, and whether the files' train/test split
+    is kept (else the split stage holds out dev and test). Posts of other forums are dropped
+    and counted (``not_in_setup``)."""
+    if setup not in PIRINA_SETUPS:
+        raise ValueError(f"unknown pirina setup {setup!r}; known: {sorted(PIRINA_SETUPS)}")
+    frames, rep = [], {"source": str(raw), "setup": setup}
     for split, allowed in (("train", PIRINA_TRAIN_LABELS), ("test", PIRINA_TEST_LABELS)):
         path = raw / f"{split}.csv"
         df = read_csv(path, ["label", "text"])
         check_values(df, path, "label", allowed)
         rep[f"rows_read_{split}"] = len(df)
-        pos, neg = mapping[split]
-        dep = df["label"].map(lambda v, p=pos, n=neg: 1 if v in p else 0 if v in n else pd.NA)
+        pos, neg = PIRINA_SETUPS[setup][split]
+        used = df["label"].isin(pos | neg).to_numpy()
+        rep[f"not_in_setup_{split}"] = int((~used).sum())
+        keep = PIRINA_SETUPS[setup]["official_split"]
         frames.append(pd.DataFrame({
             "id": [f"pirina-{split}-{i:05d}" for i in range(len(df))], "text": df["text"],
-            "source_split": split, "forum_label": df["label"], "depression": dep.astype("Int64"),
-            **_origin(path, len(df)),
-        }))
+            "source_split": split if keep else None, "forum_label": df["label"],
+            "depression": df["label"].isin(pos).astype(int), **_origin(path, len(df)),
+        })[used])
     return finalise(pd.concat(frames), rep, key=["text", "forum_label", "source_split"]), rep
 
 
@@ -163,7 +175,7 @@ def fig_loneliness(raw: Path) -> tuple[pd.DataFrame, Report]:
         for col in FIG_CATEGORIES:
             out[col] = [np.asarray(v, dtype=np.int64).tolist() for v in df[col]]
         frames.append(out)
-    return finalise(pd.concat(frames), rep, key=["text", "source_split"]), rep
+    return finalise(pd.concat(frames), rep, key=["text", "source_split", *FIG_CATEGORIES]), rep
 
 
 def _origin(path: Path, n: int) -> dict[str, Any]:

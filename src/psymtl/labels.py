@@ -5,6 +5,15 @@ CANCER_INTENSITY = {"very negative": -2, "negative": -1, "neutral": 0, "positive
 
 PIRINA_TRAIN_LABELS = ("dsf", "ndf", "ff", "do", "ds", "bc", "nd")
 PIRINA_TEST_LABELS = ("do", "nd")
+# Study B data setups: (positive labels, negative labels) per file, and whether the files'
+# train/test split is kept (else dev and test are held out of the training file's posts).
+PIRINA_SETUPS: dict[str, dict] = {
+    "forums_heldout": {"train": ({"dsf"}, {"ndf"}), "test": (set(), set()),
+                       "official_split": False},
+    "forums_to_do_nd": {"train": ({"dsf"}, {"ndf"}), "test": ({"do"}, {"nd"}),
+                        "official_split": True},
+    "do_nd": {"train": ({"do"}, {"nd"}), "test": ({"do"}, {"nd"}), "official_split": True},
+}
 
 # FIG-Loneliness: column -> category names, in vote-vector order.
 FIG_CATEGORIES: dict[str, tuple[str, ...]] = {

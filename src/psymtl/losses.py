@@ -10,9 +10,18 @@ from psymtl.tasks import Task
 EPS = 1e-8
 
 
+def term(per_example: torch.Tensor, norm: float) -> torch.Tensor:
+    """A task's loss term for one batch: the sum of its per-example losses over ``norm``, the
+    mean number of examples of the task's dataset per step (``trainer.loss_normalisers``).
+    Every example then weighs ``1 / norm`` whatever batch it lands in (a per-batch mean would
+    weigh an example by one over the number of its task's examples in that batch), and the
+    term's expected value per step is the task's mean loss over its dataset."""
+    return per_example.sum() / norm
+
+
 def loss(task: Task, logits: torch.Tensor, target: torch.Tensor,
          distance: str = "kl") -> torch.Tensor:
-    """Per-example loss (the caller masks and averages)."""
+    """Per-example loss (the caller masks and reduces with :func:`term`)."""
     if task.kind == "classification":
         return F.cross_entropy(logits.float(), target.clamp_min(0), reduction="none")
     if task.kind == "regression":

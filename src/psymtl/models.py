@@ -39,7 +39,7 @@ class Head(nn.Module):
 
 
 class TaskModel(nn.Module):
-    """Base: an encoder, the tasks, pooling; per-task masked-mean losses."""
+    """Base: an encoder, the tasks, pooling; per-task masked losses."""
 
     def __init__(self, encoder: nn.Module, tasks: Sequence[Task], pooling: str = "mean",
                  dropout: float = 0.1):
@@ -56,13 +56,15 @@ class TaskModel(nn.Module):
         return [(t.name, t) for t in self.tasks]
 
     def losses(self, out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
-               distance: str) -> dict[str, torch.Tensor]:
-        """Masked mean loss per term, for the terms whose task has targets in this batch."""
+               distance: str, norm: dict[str, float]) -> dict[str, torch.Tensor]:
+        """Each term's loss (``losses.term``: sum over the examples with a target, over the
+        task's ``norm``), for the terms whose task has targets in this batch."""
         res = {}
         for key, t in self.loss_terms():
             m = batch[f"m_{t.name}"]
             if m.any():
-                res[key] = T.loss(t, out[key][m], batch[f"y_{t.name}"][m], distance).mean()
+                res[key] = T.term(T.loss(t, out[key][m], batch[f"y_{t.name}"][m], distance),
+                                  norm[t.name])
         return res
 
 
@@ -114,23 +116,41 @@ class DoubleEncoder(TaskModel):
                 nn.Linear(2 * self.d, self.d), nn.Tanh(), nn.Linear(self.d, 2)) for t in tasks})
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                **_: torch.Tensor) -> dict[str, torch.Tensor]:
+                **batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        """In training, a task's layer and head run only on the posts with that task's target
+        (``m_<task>`` in the batch): the others are masked out of its loss anyway, so the
+        gradients are the same at less compute. Outputs of other posts are left at 0."""
         shared = self.hidden(input_ids, attention_mask)
         ext = additive_mask(attention_mask, shared.dtype)
         h_s = pool(shared, attention_mask, self.pooling)
         out: dict[str, torch.Tensor] = {}
         for name, layer in self.task_layers.items():
-            h_t = pool(_run_layer(layer, shared, ext), attention_mask, self.pooling)
+            rows = batch.get(f"m_{name}") if self.training else None
+            if rows is not None and not rows.any():
+                continue
+            sel = slice(None) if rows is None or rows.all() else rows
+            h_t = pool(_run_layer(layer, shared[sel], ext[sel]), attention_mask[sel],
+                       self.pooling)
             if self.fusion == "attention":
-                alpha = torch.softmax(self.attn[name](torch.cat([h_s, h_t], -1)).float(), -1)
-                z = alpha[:, :1].to(h_s.dtype) * h_s + alpha[:, 1:].to(h_s.dtype) * h_t
-                out[f"_alpha_shared_{name}"] = alpha[:, 0]
+                alpha = torch.softmax(self.attn[name](torch.cat([h_s[sel], h_t], -1)).float(),
+                                      -1)
+                z = alpha[:, :1].to(h_t.dtype) * h_s[sel] + alpha[:, 1:].to(h_t.dtype) * h_t
+                out[f"_alpha_shared_{name}"] = _full(alpha[:, 0], sel, len(h_s))
             elif self.fusion == "concat":
-                z = torch.cat([h_s, h_t], -1)
+                z = torch.cat([h_s[sel], h_t], -1)
             else:
                 z = h_t
-            out[name] = self.heads[name](z)
+            out[name] = _full(self.heads[name](z), sel, len(h_s))
         return out
+
+
+def _full(x: torch.Tensor, rows: slice | torch.Tensor, n: int) -> torch.Tensor:
+    """``x`` computed for ``rows`` of a batch of ``n``, as a full-batch tensor (0 elsewhere)."""
+    if isinstance(rows, slice):
+        return x
+    full = x.new_zeros((n, *x.shape[1:]))
+    full[rows] = x
+    return full
 
 
 def additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

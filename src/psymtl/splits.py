@@ -1,11 +1,13 @@
 """Split assignment: official splits kept, a seeded stratified dev carved where one is missing,
-otherwise seeded stratified train/dev/test. Written once per dataset, reused by every job."""
+otherwise seeded stratified train/dev/test. Where rows come in groups (Dreaddit: several
+segments of one post), whole groups go to one side. Written once per dataset, reused by
+every job."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from psymtl.errors import InputError
 
@@ -21,22 +23,25 @@ def stratum(df: pd.DataFrame, column: str) -> pd.Series:
 
 
 def assign(df: pd.DataFrame, stratify: str, seed: int, dev_fraction: float,
-           ratios: tuple[float, float, float], name: str = "dataset") -> pd.DataFrame:
-    """Return a frame ``id, split`` for every row of ``df``."""
+           ratios: tuple[float, float, float], name: str = "dataset",
+           group: str | None = None) -> pd.DataFrame:
+    """Return a frame ``id, split`` for every row of ``df``; rows sharing a ``group`` value
+    always land in the same split."""
     official = df["source_split"].dropna().unique().tolist() if "source_split" in df else []
     split = pd.Series(index=df.index, dtype="object")
     y = stratum(df, stratify)
+    g = df[group].astype(str) if group else None
     if set(official) >= set(SPLITS):
         split[:] = df["source_split"]
     elif set(official) >= {"train", "test"}:
         split[:] = df["source_split"]
         train = df.index[df["source_split"] == "train"]
-        _, dev = _split(train, y[train], dev_fraction, seed, name, "train -> dev")
+        _, dev = _split(train, y[train], dev_fraction, seed, name, "train -> dev", g)
         split[dev] = "dev"
     else:
-        rest, test = _split(df.index, y, ratios[2], seed, name, "all -> test")
+        rest, test = _split(df.index, y, ratios[2], seed, name, "all -> test", g)
         _, dev = _split(rest, y[rest], ratios[1] / (ratios[0] + ratios[1]), seed, name,
-                        "rest -> dev")
+                        "rest -> dev", g)
         split[:] = "train"
         split[dev] = "dev"
         split[test] = "test"
@@ -46,9 +51,17 @@ def assign(df: pd.DataFrame, stratify: str, seed: int, dev_fraction: float,
 
 
 def _split(index: pd.Index, y: pd.Series, frac: float, seed: int, name: str,
-           what: str) -> tuple[pd.Index, pd.Index]:
+           what: str, groups: pd.Series | None = None) -> tuple[pd.Index, pd.Index]:
+    """Stratified ``frac`` of ``index`` held out; with ``groups``, one fold of a stratified
+    group k-fold with k = round(1 / frac), so whole groups are held out."""
     try:
-        a, b = train_test_split(index, test_size=frac, random_state=seed, stratify=y)
+        if groups is None:
+            a, b = train_test_split(index, test_size=frac, random_state=seed, stratify=y)
+        else:
+            folds = StratifiedGroupKFold(n_splits=max(2, round(1 / frac)), shuffle=True,
+                                         random_state=seed)
+            keep, out = next(folds.split(np.zeros(len(index)), y[index], groups[index]))
+            a, b = index[keep], index[out]
     except ValueError as exc:
         raise InputError(name, f"cannot make a stratified split ({what}, {len(index)} rows, "
                          f"class counts {y.value_counts().to_dict()}): {exc}") from None
@@ -67,3 +80,4 @@ def check_classes(split: pd.DataFrame, y: pd.Series, name: str, field: str) -> N
 
 STRATIFY = {"cancer": "emotion", "dreaddit": "stress", "pirina": "depression",
             "fig_loneliness": "lonely"}
+GROUP = {"dreaddit": "post_id"}  # rows of one post never straddle train and dev

@@ -1,15 +1,24 @@
-"""Significance tests for declared comparisons of two conditions on one task and metric.
+"""Significance and equivalence tests for declared comparisons of two conditions.
 
-For each comparison (system A vs system B):
-- Almost Stochastic Order across seeds (Dror et al. 2019, ``deepsig.aso``): eps_min < tau
-  (0.2) says A is almost stochastically larger than B, at confidence 1 - alpha.
-- Wilcoxon signed-rank on seed-paired scores (same seed for A and B).
-- Paired bootstrap over test examples: each resample scores both systems (the metric
-  averaged over seeds) and gives the difference A - B; 95% percentile CI, two-sided p.
-- McNemar's exact test on paired decisions (classification tasks; seed-averaged
-  probabilities decide).
-p-values are corrected across comparisons (Holm or Benjamini-Hochberg). A test that needs
-more seeds than there are gives a note instead of a number.
+Each comparison (system a vs system b on one task and test metric) states what the paper
+found (``expect``): ``a_better`` / ``b_better`` (a difference in that direction),
+``equivalent`` (no effect: |a - b| < margin) or ``a_not_better`` (a does not beat b by the
+margin or more). "Better" follows the metric's direction (lower is better for distances and
+errors); differences are always a - b in the metric's units, ours and the paper's alike.
+
+Two kinds of evidence, and a verdict needs both:
+- over test posts: a paired bootstrap (each resample scores both systems, the metric averaged
+  over seeds): 95% percentile CI and two-sided p of the difference; for equivalence two
+  one-sided tests (TOST) against the margin, for non-superiority the one-sided test;
+- over training seeds: Wilcoxon signed-rank on seed-paired scores where there are enough
+  seeds (``min_seeds.wilcoxon``), else Almost Stochastic Order (Dror et al. 2019, deepsig;
+  eps_min < tau) where there are ``min_seeds.aso``; for equivalence / non-superiority a paired
+  t-TOST / one-sided t-test on the seed differences.
+McNemar's exact test on paired decisions is shown for classification tasks.
+p-values are corrected (Holm or Benjamini-Hochberg) within a family: each study's
+comparisons (``family: study``) or all of them (``family: all``); ASO gets a Bonferroni
+correction over the family. Systems are aligned by post id: posts missing from either system
+(e.g. failed annotations) are dropped from both and counted.
 """
 
 from __future__ import annotations
@@ -23,6 +32,13 @@ from scipy import stats as sps
 
 from psymtl import metrics
 from psymtl import tasks as T
+
+EXPECT = ("a_better", "b_better", "equivalent", "a_not_better")
+
+
+def better(metric: str, diff: float) -> float:
+    """``diff`` (a - b) turned so that positive means a is better on ``metric``."""
+    return -diff if metric in metrics.LOWER_IS_BETTER else diff
 
 
 def _adjust(p: Sequence[float], step) -> np.ndarray:
@@ -49,6 +65,17 @@ def benjamini_hochberg(p: Sequence[float]) -> np.ndarray:
 CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg}
 
 
+def smallest_wilcoxon_p(n: int) -> float:
+    """The smallest two-sided p the exact Wilcoxon test can give with ``n`` pairs."""
+    return 2.0 / 2**n
+
+
+def wilcoxon_reachable(n: int, family_size: int, alpha: float) -> bool:
+    """Whether ``n`` seed pairs can reach significance after correcting over the family
+    (the first Holm / Bonferroni step needs p < alpha / m)."""
+    return smallest_wilcoxon_p(n) < alpha / max(family_size, 1)
+
+
 def wilcoxon(a: np.ndarray, b: np.ndarray, min_n: int) -> tuple[float, str]:
     if len(a) < min_n:
         return float("nan"), f"Wilcoxon needs >= {min_n} paired seeds, have {len(a)}"
@@ -59,6 +86,7 @@ def wilcoxon(a: np.ndarray, b: np.ndarray, min_n: int) -> tuple[float, str]:
 
 def aso(a: np.ndarray, b: np.ndarray, alpha: float, min_n: int, seed: int,
         num_comparisons: int = 1) -> tuple[float, str]:
+    """eps_min of 'a is almost stochastically larger than b' (NaN + note with too few seeds)."""
     if min(len(a), len(b)) < min_n:
         return float("nan"), f"ASO needs >= {min_n} seeds per system, have {min(len(a), len(b))}"
     from deepsig import aso as deepsig_aso
@@ -67,14 +95,31 @@ def aso(a: np.ndarray, b: np.ndarray, alpha: float, min_n: int, seed: int,
                              seed=seed, show_progress=False)), ""
 
 
+def t_one_sided(d: np.ndarray, bound: float, below: bool) -> float:
+    """p of H1: mean(d) < bound (``below``) or mean(d) > bound, one-sample t-test."""
+    if len(d) < 2:
+        return float("nan")
+    se = d.std(ddof=1) / np.sqrt(len(d))
+    if se == 0:
+        return 0.0 if (d.mean() < bound if below else d.mean() > bound) else 1.0
+    t = (d.mean() - bound) / se
+    return float(sps.t.cdf(t, len(d) - 1) if below else sps.t.sf(t, len(d) - 1))
+
+
+def tost_seeds(d: np.ndarray, margin: float) -> float:
+    """Paired t-TOST: p of -margin < mean(d) < margin (the larger of the two one-sided p)."""
+    return max(t_one_sided(d, margin, below=True), t_one_sided(d, -margin, below=False))
+
+
 def score(kind: str, metric: str, y: np.ndarray, probs: Sequence[np.ndarray]) -> float:
     """The metric averaged over seeds' predictions."""
     return float(np.mean([metrics.single(kind, metric, y, p) for p in probs]))
 
 
 def paired_bootstrap(kind: str, metric: str, y: np.ndarray, pa: list[np.ndarray],
-                     pb: list[np.ndarray], samples: int, seed: int) -> dict[str, float]:
-    """Difference A - B of ``metric`` over resamples of the test examples."""
+                     pb: list[np.ndarray], samples: int, seed: int) -> dict[str, Any]:
+    """Difference a - b of ``metric`` over resamples of the test posts (``diffs``: the
+    resampled differences, for the one-sided tests)."""
     rng = np.random.default_rng(seed)
     n = len(y)
     diffs = np.empty(samples)
@@ -86,10 +131,11 @@ def paired_bootstrap(kind: str, metric: str, y: np.ndarray, pa: list[np.ndarray]
     diff = score(kind, metric, y, pa) - score(kind, metric, y, pb)
     if not len(diffs):  # e.g. R2 or F1 of a constant target: undefined on every resample
         return {"diff": diff, "ci_low": float("nan"), "ci_high": float("nan"),
-                "p_bootstrap": float("nan")}
+                "p_bootstrap": float("nan"), "diffs": diffs}
     p = 2 * min((diffs <= 0).mean(), (diffs >= 0).mean())
     return {"diff": diff, "ci_low": float(np.percentile(diffs, 2.5)),
-            "ci_high": float(np.percentile(diffs, 97.5)), "p_bootstrap": float(min(p, 1.0))}
+            "ci_high": float(np.percentile(diffs, 97.5)), "p_bootstrap": float(min(p, 1.0)),
+            "diffs": diffs}
 
 
 def mcnemar(y: np.ndarray, pa: list[np.ndarray], pb: list[np.ndarray]) -> float:
@@ -102,79 +148,172 @@ def mcnemar(y: np.ndarray, pa: list[np.ndarray], pb: list[np.ndarray]) -> float:
     return float(sps.binomtest(b01, b01 + b10, 0.5).pvalue)
 
 
-def targets_and_preds(frames: list[pd.DataFrame], task: str) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Test targets and each seed's predictions for ``task``, aligned by post id."""
+def aligned(frames: dict[str, list[pd.DataFrame]], task: str
+            ) -> tuple[np.ndarray, dict[str, list[np.ndarray]], int]:
+    """Test targets and every system's per-seed predictions for ``task`` on the posts that
+    every run scored (matched by id); also how many posts some run lacked."""
     t = T.get(task)
-    base = None
-    preds = []
-    for f in frames:
-        f = f[(f["split"] == "test") & f[f"{task}__present"]].sort_values("id")
-        if base is None:
-            base = f
-        elif not np.array_equal(base["id"].to_numpy(), f["id"].to_numpy()):
-            raise ValueError(f"{task}: systems were tested on different posts")
-        preds.append(np.stack(f[f"{task}__pred"]) if t.kind != "regression"
-                     else f[f"{task}__pred"].to_numpy(float))
-    assert base is not None
+    tested = [f[(f["split"] == "test") & f[f"{task}__present"]].set_index("id")
+              for fs in frames.values() for f in fs]
+    everywhere = set.intersection(*(set(f.index) for f in tested))
+    ids = sorted(everywhere)
+    dropped = len(set.union(*(set(f.index) for f in tested)) - everywhere)
+    base = tested[0].loc[ids]
     y = (np.stack(base[f"{task}__target"]) if t.kind == "distribution"
          else base[f"{task}__target"].to_numpy(float if t.kind == "regression" else int))
-    return y, preds
+    preds, i = {}, 0
+    for system, fs in frames.items():
+        preds[system] = []
+        for _ in fs:
+            col = tested[i].loc[ids, f"{task}__pred"]
+            preds[system].append(col.to_numpy(float) if t.kind == "regression"
+                                 else np.stack(col))
+            i += 1
+    return y, preds, dropped
 
 
 def compare(comp: dict[str, Any], seed_scores: dict[str, dict[int, float]],
-            preds: dict[str, list[pd.DataFrame]], settings: dict[str, Any]) -> dict[str, Any]:
-    """All tests for one comparison; ``seed_scores[system][seed]`` are per-seed metric values."""
+            preds: dict[str, list[pd.DataFrame]], settings: dict[str, Any],
+            family_size: int = 1) -> dict[str, Any]:
+    """Every test of one comparison; ``seed_scores[system][seed]`` are per-seed metric values
+    and ``preds[system]`` the per-seed prediction frames."""
     a, b, task, metric = comp["a"], comp["b"], comp["task"], comp["metric"]
+    expect = comp.get("expect", "a_better")
+    margin = comp.get("margin", settings.get("equivalence_margin", 0.01))
+    alpha, min_seeds = settings["alpha"], settings["min_seeds"]
     kind = T.get(task).kind
     sign = -1.0 if metric in metrics.LOWER_IS_BETTER else 1.0
     seeds = sorted(set(seed_scores[a]) & set(seed_scores[b]))
-    sa = np.array([seed_scores[a][s] for s in seeds]) * sign
-    sb = np.array([seed_scores[b][s] for s in seeds]) * sign
+    sa = np.array([seed_scores[a][s] for s in seeds])
+    sb = np.array([seed_scores[b][s] for s in seeds])
+    d = sign * (sa - sb)  # per-seed difference, positive: a better
     notes = []
-    p_w, note = wilcoxon(sa, sb, settings["min_seeds"]["wilcoxon"])
+    p_w, note = wilcoxon(sign * sa, sign * sb, min_seeds["wilcoxon"])
     notes.append(note)
-    eps, note = aso(np.array(list(seed_scores[a].values())) * sign,
-                    np.array(list(seed_scores[b].values())) * sign, settings["alpha"],
-                    settings["min_seeds"]["aso"], settings["bootstrap"]["seed"],
-                    settings.get("num_comparisons", 1))
+    if not np.isnan(p_w) and not wilcoxon_reachable(len(seeds), family_size, alpha):
+        notes.append(f"with {len(seeds)} seeds the smallest Wilcoxon p is "
+                     f"{smallest_wilcoxon_p(len(seeds)):.3g} >= alpha/{family_size}: "
+                     "seed-level significance is unreachable")
+    all_a = np.array(list(seed_scores[a].values())) * sign
+    all_b = np.array(list(seed_scores[b].values())) * sign
+    a_ahead = all_a.mean() >= all_b.mean()
+    eps, note = aso(all_a, all_b, alpha, min_seeds["aso"], settings["bootstrap"]["seed"],
+                    family_size) if a_ahead else aso(all_b, all_a, alpha, min_seeds["aso"],
+                                                     settings["bootstrap"]["seed"], family_size)
     notes.append(note)
-    y, pa = targets_and_preds(preds[a], task)
-    _, pb = targets_and_preds(preds[b], task)
-    boot = paired_bootstrap(kind, metric, y, pa, pb, settings["bootstrap"]["samples"],
+    y, p, dropped = aligned({a: preds[a], b: preds[b]}, task)
+    if dropped:
+        notes.append(f"{dropped} test posts missing from some run were left out of both")
+    boot = paired_bootstrap(kind, metric, y, p[a], p[b], settings["bootstrap"]["samples"],
                             settings["bootstrap"]["seed"])
+    diffs = sign * boot.pop("diffs")  # resampled differences, positive: a better
     if np.isnan(boot["p_bootstrap"]):
         notes.append(f"{metric} is undefined on the test set (constant targets?): no bootstrap")
     row = {**{k: comp.get(k) for k in ("study", "a", "b", "task", "metric", "claim", "paper")},
+           "expect": expect, "about": ", ".join(comp.get("about", [])), "margin": margin,
            "seeds_a": len(seed_scores[a]), "seeds_b": len(seed_scores[b]),
+           "seeds_paired": len(seeds), "posts": len(y), "posts_dropped": dropped,
            "mean_a": float(np.mean(list(seed_scores[a].values()))),
            "mean_b": float(np.mean(list(seed_scores[b].values()))),
-           "aso_eps_min": eps, "p_wilcoxon": p_w, **boot,
-           "p_mcnemar": mcnemar(y, pa, pb) if kind == "classification" else float("nan"),
-           "note": "; ".join(n for n in notes if n)}
+           "sd_a": float(np.std(list(seed_scores[a].values()), ddof=1)) if len(seed_scores[a]) > 1
+           else float("nan"),
+           "sd_b": float(np.std(list(seed_scores[b].values()), ddof=1)) if len(seed_scores[b]) > 1
+           else float("nan"),
+           "aso_eps_min": eps, "aso_better": a if a_ahead else b, "p_wilcoxon": p_w, **boot,
+           "p_mcnemar": mcnemar(y, p[a], p[b]) if kind == "classification" else float("nan")}
     row["mean_diff"] = row["mean_a"] - row["mean_b"]
+    enough = len(seeds) >= min_seeds["aso"]
+    if expect in ("equivalent", "a_not_better"):
+        if expect == "equivalent":
+            p_post = max((diffs <= -margin).mean(), (diffs >= margin).mean()) if len(diffs) \
+                else float("nan")
+            p_seed = tost_seeds(d, margin) if enough else float("nan")
+            test = "TOST"
+        else:
+            p_post = float((diffs >= margin).mean()) if len(diffs) else float("nan")
+            p_seed = t_one_sided(d, margin, below=True) if enough else float("nan")
+            test = "one-sided t"
+        row |= {"p_post": p_post, "post_test": f"bootstrap {test} (margin {margin:g})",
+                "p_seed": p_seed, "seed_test": f"paired {test} (margin {margin:g})"
+                if enough else "none"}
+        if not enough:
+            notes.append(f"seed-level {test} needs >= {min_seeds['aso']} paired seeds")
+    else:
+        seed_test = ("Wilcoxon" if not np.isnan(p_w) else "ASO" if not np.isnan(eps)
+                     else "none")
+        row |= {"p_post": boot["p_bootstrap"], "post_test": "paired bootstrap",
+                "p_seed": p_w, "seed_test": seed_test}
+    row["note"] = "; ".join(n for n in notes if n)
     return row
 
 
-def correct(table: pd.DataFrame, method: str) -> pd.DataFrame:
+def correct(table: pd.DataFrame, method: str, family: str = "study") -> pd.DataFrame:
+    """Adjusted p-values (``<col>_adj``) within each family of comparisons."""
     out = table.copy()
-    for col in ("p_wilcoxon", "p_bootstrap", "p_mcnemar"):
-        out[f"{col}_adj"] = CORRECTIONS[method](out[col].to_numpy(float))
+    groups = out["study"] if family == "study" else pd.Series("all", index=out.index)
+    for col in ("p_post", "p_seed", "p_bootstrap", "p_wilcoxon", "p_mcnemar"):
+        out[f"{col}_adj"] = np.nan
+        for _, idx in out.groupby(groups).groups.items():
+            out.loc[idx, f"{col}_adj"] = CORRECTIONS[method](out.loc[idx, col].to_numpy(float))
     return out
 
 
 def verdict(row: pd.Series, alpha: float, tau: float) -> str:
-    """Did we reproduce the paper's direction, and is our difference significant?"""
-    better = row["mean_diff"] * (-1 if row["metric"] in metrics.LOWER_IS_BETTER else 1)
-    paper = row.get("paper")
-    sig = row["p_bootstrap_adj"] < alpha
-    significance = f"{'significant' if sig else 'not significant'} (bootstrap)"
-    aso_ok = not pd.isna(row["aso_eps_min"]) and row["aso_eps_min"] < tau
-    if paper is None or pd.isna(paper):
-        direction = "no paper figure"
-    elif paper == 0:  # the paper reports no effect: reproduced when ours is not significant
-        direction = "paper: no effect; " + ("reproduced" if not sig else "not reproduced")
-    elif better == 0:
-        direction = "no difference here"
+    """Was the paper's finding reproduced, on which evidence?"""
+    expect, seed_test = row["expect"], row["seed_test"]
+    post = row["p_post_adj"] < alpha
+    if seed_test == "ASO":
+        seed = row["aso_eps_min"] < tau
+    elif seed_test == "none":
+        seed = None
     else:
-        direction = "same direction" if np.sign(better) == np.sign(paper) else "opposite direction"
-    return f"{direction}, {significance}" + (", ASO-dominant" if aso_ok and better > 0 else "")
+        seed = row["p_seed_adj"] < alpha
+    levels = (f"{row['post_test']} over posts: {'yes' if post else 'no'}; "
+              f"{seed_test} over seeds: "
+              + ("too few seeds" if seed is None else "yes" if seed else "no"))
+    if expect == "equivalent":
+        head = (f"reproduced: equivalent within ±{row['margin']:g}" if post and seed
+                else f"not shown equivalent within ±{row['margin']:g}")
+        return f"{head} ({levels})"
+    if expect == "a_not_better":
+        head = (f"reproduced: {row['a']} not better by {row['margin']:g} or more" if post and seed
+                else f"not shown that {row['a']} is not better")
+        return f"{head} ({levels})"
+    ours = np.sign(better(row["metric"], row["mean_diff"]))
+    wanted = 1 if expect == "a_better" else -1
+    significant = bool(post and seed)
+    if ours == 0:
+        head = "no difference"
+    elif ours == wanted:
+        head = "reproduced: significant" if significant else "same direction, not significant"
+    else:
+        head = ("contradicted: significant in the opposite direction" if significant
+                else "opposite direction, not significant")
+    return f"{head} ({levels})"
+
+
+def table(comparisons: list[dict[str, Any]], runs: list[dict[str, Any]],
+          settings: dict[str, Any]) -> pd.DataFrame:
+    """Every declared comparison tested, corrected within its family, with its verdict.
+
+    ``runs``: one entry per training run, ``{study, condition, seed, metrics, predictions}``
+    (the paths of its metrics.json and predictions.parquet)."""
+    from psymtl.io import read_json
+
+    family = settings.get("family", "study")
+    sizes = pd.Series([c["study"] if family == "study" else "all" for c in comparisons])
+    rows = []
+    for comp in comparisons:
+        scores: dict[str, dict[int, float]] = {}
+        preds: dict[str, list[pd.DataFrame]] = {}
+        for system in (comp["a"], comp["b"]):
+            mine = [r for r in runs if (r["study"], r["condition"]) == (comp["study"], system)]
+            scores[system] = {int(r["seed"]): read_json(r["metrics"])["test"][comp["task"]]
+                              [comp["metric"]] for r in mine}
+            preds[system] = [pd.read_parquet(r["predictions"]) for r in mine]
+        key = comp["study"] if family == "study" else "all"
+        rows.append(compare(comp, scores, preds, settings, int((sizes == key).sum())))
+    out = correct(pd.DataFrame(rows), settings["correction"], family)
+    out["verdict"] = [verdict(r, settings["alpha"], settings["aso_tau"])
+                      for _, r in out.iterrows()]
+    return out

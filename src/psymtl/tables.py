@@ -95,3 +95,26 @@ def paper_markdown(comp: pd.DataFrame, paper: dict) -> str:
 
 def _int(v: float) -> int | str:
     return "0" if pd.isna(v) else int(v)
+
+
+CLAIM_COLUMNS = ["study", "claim", "a", "b", "task", "metric", "expect", "paper", "mean_diff",
+                 "ci_low", "ci_high", "verdict"]
+TEST_COLUMNS = ["study", "a", "b", "task", "metric", "about", "seeds_paired", "posts",
+                "mean_diff", "ci_low", "ci_high", "p_post_adj", "seed_test", "p_seed_adj",
+                "aso_eps_min", "p_mcnemar_adj", "note"]
+
+
+def significance_markdown(table: pd.DataFrame, settings: dict) -> str:
+    """The headline claims (the paper's difference beside ours, with the verdict) and the
+    tests behind them."""
+    family = ("each study's comparisons" if settings.get("family", "study") == "study"
+              else "all comparisons")
+    return (
+        "# Headline claims: the paper's finding beside ours\n\n"
+        "Differences are a - b in the metric's units (ours: of the seed means, with the 95% "
+        "bootstrap CI over test posts). A verdict needs both the test over posts and the test "
+        "over training seeds; `expect` is what the paper found.\n\n"
+        + table[CLAIM_COLUMNS].to_markdown(index=False, floatfmt=".4f") + "\n\n"
+        f"# Tests ({settings['correction']}-corrected within {family}, "
+        f"alpha = {settings['alpha']}, ASO tau = {settings['aso_tau']})\n\n"
+        + table[TEST_COLUMNS].to_markdown(index=False, floatfmt=".4f") + "\n")

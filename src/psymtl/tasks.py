@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from psymtl.labels import CANCER_EMOTIONS, FIG_CATEGORIES
+
+if TYPE_CHECKING:  # numpy and pandas load when targets are built, not when the DAG names tasks
+    import numpy as np
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class Task:
 
     def targets(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Targets as an array and a boolean 'present' mask (missing rows are masked)."""
+        import numpy as np
+        import pandas as pd
+
         n = len(df)
         if self.column not in df:
             return _empty(self, n), np.zeros(n, dtype=bool)
@@ -53,6 +58,8 @@ class Task:
 
 
 def _empty(task: Task, n: int) -> np.ndarray:
+    import numpy as np
+
     if task.kind == "distribution":
         return np.zeros((n, task.n_out), dtype=np.float32)
     return np.full(n, -1 if task.kind == "classification" else np.nan)

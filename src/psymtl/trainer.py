@@ -70,6 +70,14 @@ class Split:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def subset(self, rows: np.ndarray) -> Split:
+        """The examples where ``rows`` (a boolean mask) is true."""
+        idx = np.flatnonzero(rows)
+        return Split(keys=self.keys.iloc[idx].reset_index(drop=True),
+                     ids=[self.ids[i] for i in idx], layout=self.layout,
+                     targets={k: v[idx] for k, v in self.targets.items()},
+                     present={k: v[idx] for k, v in self.present.items()})
+
     def batch(self, idx: np.ndarray, device: torch.device) -> dict[str, torch.Tensor]:
         b = batching.collate([self.ids[i] for i in idx], self.layout["prefix"],
                              self.layout["suffix"], self.layout["pad_id"])
@@ -77,6 +85,16 @@ class Split:
             b[f"y_{name}"] = torch.as_tensor(y[idx])
             b[f"m_{name}"] = torch.as_tensor(self.present[name][idx])
         return {k: v.to(device) for k, v in b.items()}
+
+
+def loss_normalisers(train: Split, tasks: Sequence[Task], steps: int) -> dict[str, float]:
+    """Per task: the mean number of examples of its dataset per training step. A task's loss
+    term divides its per-example sum by this (``losses.term``), so under any mixing of
+    datasets and any batch composition each example weighs the same; examples of the dataset
+    without a target (FIG's non-lonely posts for the fine-grained tasks) count in the
+    denominator with loss 0, as in FIG-Loneliness Eq. 1's 1/N sum over all posts."""
+    datasets = train.keys["dataset"].to_numpy()
+    return {t.name: max(int((datasets == t.dataset).sum()), 1) / max(steps, 1) for t in tasks}
 
 
 def seed_everything(seed: int) -> None:
@@ -123,8 +141,10 @@ def _autocast(device: torch.device, bf16: bool):
 
 def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Split,
         dev: Split, s: Settings, select: Callable[[dict[str, np.ndarray]], float],
-        run_dir: str | Path) -> dict:
-    """Train, keep the best-dev state in ``model``; return a summary with the per-step log."""
+        run_dir: str | Path, identity: dict | None = None) -> dict:
+    """Train, keep the best-dev state in ``model``; return a summary with the per-step log.
+    A checkpoint is resumed only by the same run: same ``s``, ``identity`` (the complete
+    settings of the condition), training examples and model shapes."""
     run_dir = Path(run_dir)
     ckpt = run_dir / "resume.pt"
     device = pick_device(s.device)
@@ -142,12 +162,14 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
     steps_per_epoch = len(batching.train_batches(train.lengths, groups, s.batch_size, s.seed, 0,
                                                  s.mixing))
     total = steps_per_epoch * s.epochs
+    norm = loss_normalisers(train, tasks, steps_per_epoch)
     make = (get_cosine_schedule_with_warmup if s.schedule == "cosine"
             else get_linear_schedule_with_warmup)
     sched = make(optim, math.ceil(s.warmup_ratio * total), total)
     state = {"epoch": 0, "best": -math.inf, "best_epoch": -1, "bad": 0, "best_state": None,
              "log": [], "dev_scores": [], "seconds": 0.0, "tokens": 0, "examples": 0}
-    run_key = {"settings": asdict(s), "train_ids": train.keys["id"].tolist(),
+    run_key = {"settings": asdict(s), "identity": identity,
+               "train_ids": train.keys["id"].tolist(),
                "params": {k: tuple(v.shape) for k, v in model.state_dict().items()}}
     if ckpt.exists():
         resumed = _resume(ckpt, run_key, model, combiner, optim, sched)
@@ -170,7 +192,7 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
             b = train.batch(idx, device)
             with _autocast(device, s.bf16):
                 out = model(**b)
-            losses = model.losses(out, b, s.distance)
+            losses = model.losses(out, b, s.distance, norm)
             loss = combiner(losses)
             optim.zero_grad(set_to_none=True)
             loss.backward()
@@ -203,7 +225,9 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
     summary = {k: state[k] for k in ("best", "best_epoch", "dev_scores", "seconds", "tokens",
                                      "examples")}
     summary |= {"epochs_run": state["epoch"], "steps": len(state["log"]), **placement,
-                "settings": asdict(s)}
+                "loss_normalisers": norm,
+                "loss_weights_lr": getattr(combiner, "lr", None) if any(
+                    p.requires_grad for p in combiner.parameters()) else None}
     summary["train_examples_per_s"] = state["examples"] / max(state["seconds"], 1e-9)
     summary["train_tokens_per_s"] = state["tokens"] / max(state["seconds"], 1e-9)
     summary["log"] = state["log"]
@@ -218,8 +242,9 @@ def _param_groups(model: nn.Module, combiner: nn.Module, wd: float) -> list[dict
     groups = [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
     weights = [p for p in combiner.parameters() if p.requires_grad]
     if weights:
-        lr = getattr(combiner, "lr", None)
-        groups.append({"params": weights, "weight_decay": 0.0} | ({"lr": lr} if lr else {}))
+        groups.append({"params": weights, "weight_decay": 0.0, "lr": combiner.lr})
+        log.info("learned loss weights: %d parameters at lr %g", sum(p.numel() for p in weights),
+                 combiner.lr)
     return groups
 
 

@@ -1,0 +1,113 @@
+"""The merged configuration and the complete settings of one condition.
+
+Merging works the same way at every level, as Snakemake merges config files: mappings are
+merged key by key at any depth, lists and scalars are replaced. The workflow's config is
+``config.yaml``, then each ``--configfile`` in order; a condition's settings are
+``training``, then ``studies.<S>.training``, then the condition's own keys.
+
+Two systems of a declared comparison must differ only in what the comparison is about
+(its ``about`` keys): :func:`check_comparisons` names every other key that differs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from psymtl.config import ConfigError
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``: mappings merged key by key, anything else replaced."""
+    out = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load(configfiles: Iterable[str | Path] = (), workdir: str | Path = ".") -> dict[str, Any]:
+    """The config Snakemake builds from ``config.yaml`` and ``--configfile`` files, checked
+    against the schema, with the schema's defaults filled in."""
+    import yaml
+    from snakemake.utils import validate
+
+    from psymtl.config import check
+
+    workdir = Path(workdir)
+    config: dict[str, Any] = {}
+    for f in [workdir / "config.yaml", *(Path(c) for c in configfiles)]:
+        path = f if f.is_absolute() or f.exists() else workdir / f
+        config = merge(config, yaml.safe_load(path.read_text()) or {})
+    schema = workdir / "schemas" / "config.schema.yaml"
+    check(config, schema)
+    validate(config, str(schema))
+    return config
+
+
+def condition(config: Mapping[str, Any], study: str, name: str) -> dict[str, Any]:
+    """The complete settings of condition ``name`` of ``study``."""
+    try:
+        s = config["studies"][study]
+        own = s["conditions"][name]
+    except KeyError:
+        known = [f"{st}/{c}" for st, v in config.get("studies", {}).items()
+                 for c in v.get("conditions", {})]
+        raise ConfigError(f"no condition {study}/{name}; known: {known}") from None
+    return merge(merge(config["training"], s.get("training", {})), own)
+
+
+def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as dotted keys (``model_args.pooling``); other values as they are."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and v:
+            out |= flatten(v, f"{key}.")
+        else:
+            out[key] = v
+    return out
+
+
+def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Dotted key -> (value in a, value in b) for every setting that differs."""
+    fa, fb = flatten(a), flatten(b)
+    return {k: (fa.get(k), fb.get(k)) for k in sorted(fa.keys() | fb.keys())
+            if fa.get(k) != fb.get(k)}
+
+
+def covered(key: str, about: Iterable[str]) -> bool:
+    """Whether ``key`` is one of ``about`` or nested under one of them."""
+    return any(key == a or key.startswith(f"{a}.") for a in about)
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Every condition's merged settings name its tasks; no comparison is confounded."""
+    missing = [f"studies.{st}.conditions.{c}" for st, s in config["studies"].items()
+               for c in s["conditions"] if not condition(config, st, c).get("tasks")]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)}: no `tasks` (set them on the condition or in "
+                          "the study's `training`)")
+    check_comparisons(config)
+
+
+def check_comparisons(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` naming, for each declared comparison, the settings in which
+    its two systems differ beyond what the comparison is about."""
+    problems = []
+    for i, comp in enumerate(config["stats"]["comparisons"]):
+        a = condition(config, comp["study"], comp["a"])
+        b = condition(config, comp["study"], comp["b"])
+        extra = {k: v for k, v in differences(a, b).items() if not covered(k, comp["about"])}
+        if extra:
+            diff = "; ".join(f"{k}: {va!r} vs {vb!r}" for k, (va, vb) in extra.items())
+            problems.append(f"  - stats.comparisons[{i}] ({comp['study']}: {comp['a']} vs "
+                            f"{comp['b']}, about {comp['about']}) also differs in {diff}")
+    if problems:
+        raise ConfigError("confounded comparisons: the two systems differ in more than the "
+                          "comparison is about (align the settings, or add the key to "
+                          "`about` if the difference is the point):\n" + "\n".join(problems))

@@ -1,0 +1,80 @@
+"""Merged settings: nested mappings merge key by key, compared systems differ only in what
+they are about, and the settings command prints what a training job gets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from snakemake.utils import update_config
+
+from psymtl import settings
+from psymtl.config import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_merge_is_key_by_key_at_every_depth_as_snakemake_merges_configfiles():
+    base = {"training": {"model_args": {"pooling": "mean", "dropout": 0.1}, "lr": 1.0},
+            "seeds": [1, 2]}
+    paper = {"training": {"model_args": {"pooling": "cls"}}, "seeds": [3]}
+    merged = settings.merge(base, paper)
+    assert merged == {"training": {"model_args": {"pooling": "cls", "dropout": 0.1}, "lr": 1.0},
+                      "seeds": [3]}
+    theirs = json.loads(json.dumps(base))
+    update_config(theirs, paper)
+    assert merged == theirs
+    assert base["training"]["model_args"]["pooling"] == "mean"  # inputs are not changed
+
+
+def test_paper_config_gives_every_study_b_and_c_condition_the_same_pooling():
+    """Under the paper config a condition's model_args no longer drop the CLS pooling."""
+    config = settings.load(["configs/paper.yaml"], ROOT)
+    for study in ("B", "C"):
+        for name in config["studies"][study]["conditions"]:
+            cond = settings.condition(config, study, name)
+            assert cond["model_args"]["pooling"] == "cls", (study, name)
+            assert cond["model_args"]["dropout"] == 0.1
+    assert settings.condition(config, "B", "attention_fusion")["model_args"]["fusion"] == \
+        "attention"
+    assert settings.condition(config, "C", "hdln")["encoder"] == "bert-base-cased"
+    settings.check_comparisons(config)  # no confound in any declared comparison
+
+
+@pytest.mark.parametrize("configfiles", [[], ["configs/paper.yaml"],
+                                         ["configs/shared-data.yaml"]])
+def test_shipped_configs_compare_only_what_they_declare(configfiles):
+    config = settings.load(configfiles, ROOT)
+    settings.check_comparisons(config)
+    for comp in config["stats"]["comparisons"]:
+        a = settings.condition(config, comp["study"], comp["a"])
+        b = settings.condition(config, comp["study"], comp["b"])
+        assert settings.differences(a, b), comp  # a comparison of identical systems is void
+
+
+def test_a_confounded_comparison_is_named_with_its_keys():
+    config = settings.load([], ROOT)
+    config["studies"]["B"]["conditions"]["attention_fusion"]["model_args"]["pooling"] = "cls"
+    with pytest.raises(ConfigError) as err:
+        settings.check_comparisons(config)
+    msg = str(err.value)
+    assert "attention_fusion vs single_task_stacked" in msg
+    assert "model_args.pooling: 'cls' vs 'mean'" in msg
+    assert "attention_fusion vs concat_fusion" in msg
+
+
+def test_settings_command_prints_the_merged_settings():
+    out = subprocess.run([sys.executable, "-m", "psymtl", "settings", "--configfile",
+                          "configs/paper.yaml", "B/double_encoders"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    cond = json.loads(out)
+    assert cond["model"] == "double_encoder" and cond["encoder"] == "bert-base-uncased"
+    assert cond["model_args"] == {"pooling": "cls", "dropout": 0.1, "fusion": "none"}
+    assert cond["weighting"] == {"kind": "fixed", "weights": {"stress": 0.01}}
+    assert cond["lr"] == 2e-5 and cond["select"] == {"task": "depression"}
+    bad = subprocess.run([sys.executable, "-m", "psymtl", "settings", "B/nope"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "no condition B/nope" in bad.stderr
