@@ -5,6 +5,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from psymtl import encoders, settings, tasks as T
+from psymtl.checksums import tree_digest
 from psymtl.config import check
 
 check(config, Path(workflow.basedir, "schemas", "config.schema.yaml"))  # readable message per key
@@ -22,13 +23,16 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
 
 
+@cache
 def dataset_source(dataset):
-    """The one source section a dataset uses (so edits to unused sections rerun nothing)."""
+    """The one source section a dataset uses (so edits to unused sections rerun nothing).
+    A local path carries the digest of its content: editing the file or folder in place
+    reruns fetch and what depends on it; touching it does not."""
     d = config["datasets"][dataset]
     kind = d["source"]
     spec = {"kind": kind, "manual": d.get("manual", "")}
     if kind == "path":
-        return spec | {"path": d["path"]}
+        return spec | {"path": d["path"], "sha256": tree_digest(d["path"])}
     return spec | d[kind]
 
 

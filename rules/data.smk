@@ -30,6 +30,7 @@ rule ingest:
             for k, v in config["datasets"][w.dataset].items()
             if k == "setup"
         },
+        origin=lambda w: dataset_source(w.dataset).get("path"),
     conda:
         "../envs/psymtl.yaml"
     benchmark:

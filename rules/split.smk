@@ -10,6 +10,7 @@ rule split:
         seed=config["splits"]["seed"],
         dev_fraction=config["splits"]["dev_fraction"],
         ratios=config["splits"]["ratios"],
+        origin=lambda w: dataset_source(w.dataset).get("path"),
     conda:
         "../envs/psymtl.yaml"
     benchmark:

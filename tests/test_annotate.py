@@ -210,6 +210,6 @@ def test_file_backend(tmp_path):
     assert ann.loc[0, "cancer_type"] == "colon" and ann.loc[0, "high_need"] == 0
     assert list(fails["id"]) == ["p1"] and rep["failed"] == 1
     pd.DataFrame([row | {"speaker_role": "nurse"}]).to_csv(tmp_path / "bad.csv", index=False)
-    with pytest.raises(InputError, match=r"bad\.csv, row 1: speaker_role"):
+    with pytest.raises(InputError, match=r"bad\.csv, line 2: speaker_role"):
         run.annotate(posts("a"), {"backend": "file", "path": str(tmp_path / "bad.csv")},
                      cache_path=tmp_path / "c", **PATHS)

@@ -96,14 +96,14 @@ def test_missing_column_names_file_and_column(tmp_path):
 def test_bad_label_names_row_and_field(tmp_path):
     (tmp_path / "x.csv").write_text(
         "posts,predicted,intensity\na,neutral,0\nb,angry,0\n")
-    with pytest.raises(InputError, match=r"row 2, field 'predicted': unexpected value 'angry'"):
+    with pytest.raises(InputError, match=r"line 3, field 'predicted': unexpected value 'angry'"):
         ingest.cancer(tmp_path)
 
 
 def test_non_utf8_names_line(tmp_path):
     bad = b"posts,predicted,intensity\nok,neutral,0\n\xff\xfe,neutral,0\n"
     (tmp_path / "x.csv").write_bytes(bad)
-    with pytest.raises(InputError, match=r"byte 0xff at offset 39 \(line 3\) is not UTF-8"):
+    with pytest.raises(InputError, match=r"x.csv, line 3: byte 0xff at offset 39 is not UTF-8"):
         ingest.cancer(tmp_path)
 
 
@@ -136,8 +136,8 @@ def test_duplicate_ids_name_both_rows(tmp_path):
     with pytest.raises(InputError) as err:
         ingest.dreaddit(tmp_path)
     msg = str(err.value)
-    assert msg.startswith(f"{tmp_path / 'dreaddit-test.csv'}, row 4, field 'id': id ")
-    assert "first at" in msg and "row 2" in msg
+    assert msg.startswith(f"{tmp_path / 'dreaddit-test.csv'}, line 5, field 'id': id ")
+    assert "first at" in msg and "line 3" in msg
 
 
 def test_url_source_checks_sha256(tmp_path):

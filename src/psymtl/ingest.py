@@ -2,12 +2,15 @@
 
 Canonical columns: ``id`` (str), ``text`` (str), ``source_split`` (official split or None),
 then the dataset's label columns. Rows with empty texts and exact duplicates are dropped and
-counted; anything malformed raises :class:`InputError` naming the file, row and field.
+counted; anything malformed raises :class:`InputError` naming the file, line (header = line
+1; FIG-Loneliness, which has no lines: the record's ``unique_id``) and field.
 """
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,22 +32,55 @@ Report = dict[str, Any]
 
 
 def read_csv(path: Path, required: list[str]) -> pd.DataFrame:
-    """Read a UTF-8 CSV as strings; fail clearly on bad bytes or missing columns."""
+    """Read a UTF-8 CSV as strings, with ``_line``: the line each record starts on (the
+    header is line 1; a quoted post may span several lines). Fails with one clear message on
+    a missing, empty, non-UTF-8, non-CSV or header-only file and on missing columns."""
+    if not path.is_file():
+        found = sorted(p.name for p in path.parent.iterdir()) if path.parent.is_dir() else []
+        raise InputError(path.parent, f"missing {path.name} (found {found}); the folder must "
+                         f"hold {path.name}")
     raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError(path, "the file is empty (0 bytes or only whitespace); expected a "
+                         f"CSV with a header line naming {required}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(path, f"byte {raw[exc.start]:#x} at offset {exc.start} (line {line}) "
-                         "is not UTF-8; re-save the file as UTF-8") from None
+        raise InputError(path, f"byte {raw[exc.start]:#x} at offset {exc.start} is not UTF-8; "
+                         "re-save the file as UTF-8", line=line) from None
+    if text.lstrip("\ufeff \t\r\n")[:1] in ("{", "["):
+        raise InputError(path, "this is JSON, not CSV; export it as a comma-separated file "
+                         f"with the columns {required}", line=1)
+    header = next(csv.reader([text.lstrip("\ufeff").split("\n", 1)[0]]), [])
+    missing = [c for c in required if c not in header]
+    if missing:
+        other = next((d for d in (";", "\t", "|") if d in ",".join(header)), None)
+        hint = (f"; the header is separated by {other!r}: save the file comma-separated"
+                if other and len(header) == 1 else "")
+        raise InputError(path, f"missing column(s) {missing}; found {header[:20]}" + hint,
+                         line=1)
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except pd.errors.ParserError as exc:
-        raise InputError(path, f"not a well-formed CSV: {exc}") from None
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise InputError(path, f"missing column(s) {missing}; found {list(df.columns)[:20]}")
+        at = re.search(r"line (\d+)", str(exc))
+        raise InputError(path, f"not a well-formed CSV: {exc}",
+                         line=int(at.group(1)) if at else None) from None
+    if df.empty:
+        raise InputError(path, "has a header but no data rows", line=1)
+    starts = _record_lines(text)
+    df["_line"] = starts[1:len(df) + 1] if len(starts) == len(df) + 1 else np.arange(2, len(df) + 2)
     return df
+
+
+def _record_lines(text: str) -> list[int]:
+    """The line on which each CSV record (header first) starts."""
+    reader = csv.reader(io.StringIO(text))
+    starts, done = [], 0
+    for _ in reader:
+        starts.append(done + 1)
+        done = reader.line_num
+    return starts
 
 
 def check_values(df: pd.DataFrame, path: Path, field: str, allowed: tuple[str, ...]) -> None:
@@ -52,7 +88,20 @@ def check_values(df: pd.DataFrame, path: Path, field: str, allowed: tuple[str, .
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(path, f"unexpected value {df[field].iat[i]!r} ({int(bad.sum())} rows "
-                         f"like it); expected one of {list(allowed)}", row=i + 1, field=field)
+                         f"like it); expected one of {list(allowed)}",
+                         line=int(df["_line"].iat[i]), field=field)
+
+
+def numeric(df: pd.DataFrame, path: Path, field: str) -> pd.Series:
+    """``field`` as numbers; a value that is not one names its line."""
+    values = pd.to_numeric(df[field].str.strip(), errors="coerce")
+    bad = values.isna() & (df[field].str.strip() != "")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(path, f"{df[field].iat[i]!r} is not a number ({int(bad.sum())} rows "
+                         "like it); use '.' as the decimal mark", line=int(df["_line"].iat[i]),
+                         field=field)
+    return values
 
 
 def finalise(df: pd.DataFrame, report: Report, key: list[str] | None = None) -> pd.DataFrame:
@@ -60,7 +109,8 @@ def finalise(df: pd.DataFrame, report: Report, key: list[str] | None = None) -> 
     kept) and posts whose text appears again with other labels (every copy dropped: which
     label is right is unknown); count what went.
 
-    ``df`` carries ``_file`` and ``_row`` (where each row came from) for the error messages."""
+    ``df`` carries ``_file`` and ``_line`` or ``_record`` (where each row came from) for the
+    error messages."""
     df = df.copy()
     df["text"] = df["text"].fillna("").astype(str)
     empty = df["text"].str.strip() == ""
@@ -79,15 +129,15 @@ def finalise(df: pd.DataFrame, report: Report, key: list[str] | None = None) -> 
         rows = df[dup_id & (df["id"] == df.loc[dup_id, "id"].iat[0])]
         first, second = rows.iloc[0], rows.iloc[1]
         raise InputError(second["_file"], f"id {second['id']!r} again ({int(dup_id.sum())} rows "
-                         f"share an id; first at {first['_file']}, row {first['_row']}) with "
-                         "another text; ids must be unique", row=int(second["_row"]), field="id")
+                         f"share an id; first at {first['_file']}, {_where(first)}) with "
+                         "another text; ids must be unique", field="id", **_at(second))
     if "source_split" in df and df["source_split"].notna().any():
         in_test = set(df.loc[df["source_split"] == "test", "text"])
         leak = (df["source_split"] != "test") & df["text"].isin(in_test)
         report["dropped_train_test_overlap"] = int(leak.sum())
         df = df[~leak]
     report["rows"] = len(df)
-    return df.drop(columns=["_file", "_row"]).reset_index(drop=True)
+    return df.drop(columns=["_file", "_line", "_record"], errors="ignore").reset_index(drop=True)
 
 
 def cancer(raw: Path) -> tuple[pd.DataFrame, Report]:
@@ -101,11 +151,11 @@ def cancer(raw: Path) -> tuple[pd.DataFrame, Report]:
         i = int(np.flatnonzero(mism.to_numpy())[0])
         raise InputError(path, f"intensity {df['intensity'].iat[i]!r} does not match "
                          f"predicted={df['predicted'].iat[i]!r} (expected {expected.iat[i]})",
-                         row=i + 1, field="intensity")
+                         line=int(df["_line"].iat[i]), field="intensity")
     out = pd.DataFrame({
         "id": [f"cancer-{i:05d}" for i in range(len(df))], "text": df["posts"],
         "source_split": None, "emotion": df["predicted"],
-        "intensity": df["intensity"].astype(int), **_origin(path, len(df)),
+        "intensity": df["intensity"].astype(int), **_origin(path, df),
     })
     return finalise(out, rep, key=["text", "emotion"]), rep
 
@@ -120,8 +170,8 @@ def dreaddit(raw: Path) -> tuple[pd.DataFrame, Report]:
         frames.append(pd.DataFrame({
             "id": "dreaddit-" + df["id"], "text": df["text"], "source_split": split,
             "stress": df["label"].astype(int), "subreddit": df["subreddit"],
-            "post_id": df["post_id"], "confidence": pd.to_numeric(df["confidence"]),
-            **_origin(path, len(df)),
+            "post_id": df["post_id"], "confidence": numeric(df, path, "confidence"),
+            **_origin(path, df),
         }))
     return finalise(pd.concat(frames), rep, key=["text", "stress", "source_split"]), rep
 
@@ -146,8 +196,12 @@ def pirina(raw: Path, setup: str = "forums_heldout") -> tuple[pd.DataFrame, Repo
         frames.append(pd.DataFrame({
             "id": [f"pirina-{split}-{i:05d}" for i in range(len(df))], "text": df["text"],
             "source_split": split if keep else None, "forum_label": df["label"],
-            "depression": df["label"].isin(pos).astype(int), **_origin(path, len(df)),
+            "depression": df["label"].isin(pos).astype(int), **_origin(path, df),
         })[used])
+        if split == "train" and not used.any():
+            raise InputError(path, f"no post with a label of setup {setup!r} "
+                             f"({sorted(pos | neg)}); found {sorted(set(df['label']))}",
+                             field="label")
     return finalise(pd.concat(frames), rep, key=["text", "forum_label", "source_split"]), rep
 
 
@@ -164,22 +218,42 @@ def fig_loneliness(raw: Path) -> tuple[pd.DataFrame, Report]:
         missing = [c for c in ("unique_id", "text", *FIG_CATEGORIES) if c not in df.columns]
         if missing:
             raise InputError(folder, f"missing column(s) {missing}; found {list(df.columns)}")
+        if df.empty:
+            raise InputError(folder, "has no records")
         for col, names in FIG_CATEGORIES.items():
-            for i, votes in enumerate(df[col]):
-                if len(votes) != len(names) or min(votes) < 0:
+            for uid, votes in zip(df["unique_id"], df[col], strict=True):
+                votes = [int(v) for v in votes] if votes is not None else []
+                if len(votes) != len(names) or min(votes, default=-1) < 0:
                     raise InputError(folder, f"expected {len(names)} non-negative vote counts "
-                                     f"{list(names)}, got {list(votes)}", row=i + 1, field=col)
+                                     f"{list(names)}, got {votes}", record=uid, field=col)
+                if col == "lonely" and sorted(votes) != [0, 1]:
+                    raise InputError(folder, f"expected a one-hot [non-lonely, lonely] vector "
+                                     f"([1, 0] or [0, 1]), got {votes}", record=uid, field=col)
         rep[f"rows_read_{split}"] = len(df)
         out = pd.DataFrame({"id": df["unique_id"].astype(str), "text": df["text"],
-                            "source_split": split, **_origin(folder, len(df))})
+                            "source_split": split, "_file": str(folder),
+                            "_record": df["unique_id"].astype(str).to_numpy()})
         for col in FIG_CATEGORIES:
             out[col] = [np.asarray(v, dtype=np.int64).tolist() for v in df[col]]
         frames.append(out)
     return finalise(pd.concat(frames), rep, key=["text", "source_split", *FIG_CATEGORIES]), rep
 
 
-def _origin(path: Path, n: int) -> dict[str, Any]:
-    return {"_file": str(path), "_row": np.arange(1, n + 1)}
+def _origin(path: Path, df: pd.DataFrame) -> dict[str, Any]:
+    """Where each row came from, for the error messages."""
+    return {"_file": str(path), "_line": df["_line"].to_numpy()}
+
+
+def _at(row: pd.Series) -> dict[str, Any]:
+    """InputError's position of a row: its line, or its record id."""
+    line = row.get("_line")
+    if line is not None and not pd.isna(line):
+        return {"line": int(line)}
+    return {"record": row.get("_record")}
+
+
+def _where(row: pd.Series) -> str:
+    return ", ".join(f"{k} {v!r}" if k == "record" else f"{k} {v}" for k, v in _at(row).items())
 
 
 def _single_csv(raw: Path) -> Path:
@@ -194,6 +268,13 @@ READERS: dict[str, Callable[[Path], tuple[pd.DataFrame, Report]]] = {
 }
 
 
-def ingest(dataset: str, raw: str | Path, **options: Any) -> tuple[pd.DataFrame, Report]:
-    """Read dataset ``dataset`` from its raw folder; ``options`` go to its reader."""
-    return READERS[dataset](Path(raw), **options)
+def ingest(dataset: str, raw: str | Path, origin: str | Path | None = None,
+           **options: Any) -> tuple[pd.DataFrame, Report]:
+    """Read dataset ``dataset`` from its raw folder; ``options`` go to its reader. Errors name
+    ``origin`` (the file or folder the user configured) instead of the workflow's copy."""
+    try:
+        return READERS[dataset](Path(raw), **options)
+    except InputError as exc:
+        if origin is None:
+            raise
+        raise exc.relocated(raw, origin) from None

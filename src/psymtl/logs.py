@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
+
+from tqdm.auto import tqdm
+
+from psymtl.errors import InputError
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -23,9 +30,24 @@ def to_file(path: str | Path) -> Iterator[logging.Logger]:
         root.setLevel(logging.INFO)
         try:
             yield logging.getLogger("psymtl")
+        except InputError as exc:  # the user's data: one line saying what to fix, no traceback
+            logging.getLogger("psymtl").error("%s", exc)
+            failed = exc
         except Exception:
             logging.getLogger("psymtl").exception("failed")
             raise
+        else:
+            failed = None
         finally:
             root.removeHandler(handler)
             sys.stderr = old
+    if failed is not None:
+        raise SystemExit(f"error: {failed}")
+
+
+def progress(iterable: Iterable[T], desc: str, **kw: Any) -> tqdm[T]:
+    """A progress bar that also reaches a job's log file (a bar on a terminal, a line every
+    30 s in a file)."""
+    tty = getattr(sys.stderr, "isatty", lambda: False)()
+    return tqdm(iterable, desc=desc, disable=False, mininterval=1 if tty else 30,
+                file=sys.stderr, **kw)

@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 from transformers import (
     AutoModelForMaskedLM,
     DataCollatorForLanguageModeling,
@@ -31,6 +30,7 @@ from transformers import (
 
 from psymtl import batching, encoders, tokens
 from psymtl.io import write_json
+from psymtl.logs import progress
 from psymtl.trainer import pick_device, seed_everything
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,7 @@ def adapt(texts: list[str], encoder: str, out_dir: str | Path, *, epochs: int, l
     model.train()
     for epoch in range(epochs):
         batches = batching.train_batches(lengths, np.zeros(len(ids)), batch_size, seed, epoch)
-        for idx in tqdm(batches, desc=f"mlm epoch {epoch + 1}/{epochs}", mininterval=5,
-                        disable=None):
+        for idx in progress(batches, f"mlm epoch {epoch + 1}/{epochs}", unit="batch"):
             b = batching.collate([ids[i] for i in idx], layout["prefix"], layout["suffix"],
                                  layout["pad_id"])
             masked = collator.torch_call([{"input_ids": row[m.bool()]}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import time
@@ -13,20 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from psymtl import synthetic
+from psymtl.checksums import sha256sum
+from psymtl.errors import InputError
 
 log = logging.getLogger(__name__)
 
 
 class DownloadError(RuntimeError):
     pass
-
-
-def sha256sum(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
@@ -88,8 +81,7 @@ def fetch(dataset: str, source: dict[str, Any], out_dir: str | Path,
     elif kind == "path":
         src = Path(source["path"])
         if not src.exists():
-            raise FileNotFoundError(f"{dataset}: source path {src} does not exist."
-                                    + _hint(source))
+            raise InputError(src, f"datasets.{dataset}.path does not exist." + _hint(source))
         if src.is_dir():
             shutil.copytree(src, out, dirs_exist_ok=True)
         else:

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
 
 from psymtl import batching
 from psymtl import losses as T
 from psymtl.io import atomic_path
+from psymtl.logs import progress
 from psymtl.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -186,8 +186,7 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
         t0 = time.perf_counter()
         batches = batching.train_batches(train.lengths, groups, s.batch_size, s.seed, epoch,
                                          s.mixing)
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{s.epochs}", unit="batch",
-                   mininterval=5, disable=None)
+        bar = progress(batches, f"epoch {epoch + 1}/{s.epochs}", unit="batch")
         for idx in bar:
             b = train.batch(idx, device)
             with _autocast(device, s.bf16):

@@ -37,5 +37,7 @@ def read(path: str | Path, key: str, schema: dict[str, Any]) -> dict[str, dict[s
         try:
             out[str(r[key])] = validate(answer, schema)
         except InvalidAnswer as exc:
-            raise InputError(path, str(exc), row=i + 1) from None
+            where = ({"record": r[key]} if path.suffix == ".parquet"
+                     else {"line": i + 2})  # header = line 1
+            raise InputError(path, str(exc), **where) from None
     return out

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from psymtl import encoders
 from psymtl.annotate.schema import EMOTION_KEYS, SUBSCALES, validate
+from psymtl.logs import progress
 
 
 class LocalAnnotator:
@@ -64,8 +64,7 @@ class LocalAnnotator:
     def annotate(self, items: Iterable[tuple[str, str]],
                  on_result: Callable[[str, dict[str, Any] | None, str | None], None]) -> None:
         items = list(items)
-        for start in tqdm(range(0, len(items), 256), desc="annotate (local)", unit="chunk",
-                          disable=None):
+        for start in progress(range(0, len(items), 256), "annotate (local)", unit="chunk"):
             chunk = items[start:start + 256]
             sents = [split_sentences(t) for _, t in chunk]
             flat = self.embed([s for ss in sents for s in ss])

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import openai
-from tqdm.auto import tqdm
 
 from psymtl.annotate.schema import InvalidAnswer, validate
+from psymtl.logs import progress
 
 log = logging.getLogger(__name__)
 RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
@@ -134,8 +134,8 @@ class OpenAIAnnotator:
         with ThreadPoolExecutor(self.concurrency) as pool:
             futures = {pool.submit(self.annotate_one, text): key for key, text in items}
             try:
-                for fut in tqdm(as_completed(futures), total=len(futures), desc="annotate",
-                                unit="post", mininterval=5, disable=None):
+                for fut in progress(as_completed(futures), "annotate", total=len(futures),
+                                    unit="post"):
                     answer, error = fut.result()
                     on_result(futures[fut], answer, error)
             except BaseException:

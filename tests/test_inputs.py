@@ -1,0 +1,217 @@
+"""Malformed inputs, each given as a `path` source and run through the real fetch / ingest /
+split jobs: one clear line naming the configured file, the line (or record) and the field,
+no traceback; and a source edited in place reruns exactly what depends on it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import copy_workflow, snakemake
+
+from psymtl import synthetic
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = (ROOT / "resources" / "dreaddit_columns.txt").read_text().split()
+
+
+def cancer(d: Path) -> Path:
+    synthetic.cancer_csv(d / "cancer.csv", 200, 1)
+    return d / "cancer.csv"
+
+
+def dreaddit(d: Path) -> Path:
+    synthetic.dreaddit_csvs(d, 60, 30, 1, COLUMNS)
+    return d
+
+
+def pirina(d: Path) -> Path:
+    synthetic.pirina_csvs(d, 20, 1)
+    return d
+
+
+def fig(d: Path) -> Path:
+    synthetic.fig_loneliness_dirs(d, {"train": 40, "dev": 16, "test": 16}, 1)
+    return d
+
+
+def edit_csv(path: Path, change: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    change(df).to_csv(path, index=False)
+
+
+def edit_fig(d: Path, split: str, change: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+    from datasets import Dataset, load_from_disk
+
+    folder = d / f"{split}_set"
+    df = change(load_from_disk(str(folder)).to_pandas())
+    shutil.rmtree(folder)
+    Dataset.from_pandas(df, preserve_index=False).save_to_disk(str(folder))
+
+
+def set_at(df: pd.DataFrame, row: int, col: str, value) -> pd.DataFrame:
+    df.loc[row, col] = value
+    return df
+
+
+def one_hot_broken(df: pd.DataFrame) -> pd.DataFrame:
+    df.at[3, "lonely"] = [1, 1]
+    return df
+
+
+def _zero_bytes(d: Path) -> Path:
+    (d / "cancer.csv").write_bytes(b"")
+    return d / "cancer.csv"
+
+
+def _header_only(name: str, header: str) -> Callable[[Path], Path]:
+    def make(d: Path) -> Path:
+        p = pirina(d) if name != "cancer.csv" else d
+        (d / name).write_text(header + "\n")
+        return p if name != "cancer.csv" else d / name
+    return make
+
+
+def _json_as_csv(d: Path) -> Path:
+    (d / "cancer.csv").write_text(json.dumps([{"posts": "hi", "predicted": "neutral"}]))
+    return d / "cancer.csv"
+
+
+def _semicolons(d: Path) -> Path:
+    pirina(d)
+    text = (d / "train.csv").read_text().splitlines()
+    (d / "train.csv").write_text("label;text\n" + "\n".join(
+        line.replace(",", ";", 1) for line in text[1:]) + "\n")
+    return d
+
+
+def _non_utf8(d: Path) -> Path:
+    (d / "cancer.csv").write_bytes(b"posts,predicted,intensity\nfine,neutral,0\n"
+                                   b"bad \xff,neutral,0\n")
+    return d / "cancer.csv"
+
+
+def _without(name: str, make: Callable[[Path], Path]) -> Callable[[Path], Path]:
+    def build(d: Path) -> Path:
+        p = make(d)
+        target = d / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+        return p
+    return build
+
+
+def _then(make: Callable[[Path], Path], change: Callable[[Path], None]) -> Callable[[Path], Path]:
+    def build(d: Path) -> Path:
+        p = make(d)
+        change(d)
+        return p
+    return build
+
+
+# (case, dataset, files, words the message must contain, `None` where the run must succeed)
+CASES = [
+    ("zero-byte file", "cancer", _zero_bytes,
+     ["cancer.csv: the file is empty"]),
+    ("header only (cancer)", "cancer", _header_only("cancer.csv", "posts,predicted,intensity"),
+     ["cancer.csv, line 1: has a header but no data rows"]),
+    ("header only (pirina train)", "pirina", _header_only("train.csv", "label,text"),
+     ["train.csv, line 1: has a header but no data rows"]),
+    ("JSON saved as .csv", "cancer", _json_as_csv, ["cancer.csv, line 1: this is JSON, not CSV"]),
+    ("semicolon-separated", "pirina", _semicolons,
+     ["train.csv, line 1: missing column(s) ['label', 'text']", "separated by ';'"]),
+    ("non-UTF-8 bytes", "cancer", _non_utf8, ["cancer.csv, line 3: byte 0xff", "UTF-8"]),
+    ("missing column", "cancer",
+     _then(cancer, lambda d: edit_csv(d / "cancer.csv", lambda df: df.drop(columns="intensity"))),
+     ["cancer.csv, line 1: missing column(s) ['intensity']"]),
+    ("label outside the schema", "cancer",
+     _then(cancer, lambda d: edit_csv(d / "cancer.csv",
+                                      lambda df: set_at(df, 4, "predicted", "angry"))),
+     ["cancer.csv, line 6, field 'predicted': unexpected value 'angry'"]),
+    ("intensity disagrees", "cancer",
+     _then(cancer, lambda d: edit_csv(d / "cancer.csv",
+                                      lambda df: set_at(df, 2, "intensity", "1"))),
+     ["cancer.csv, line 4, field 'intensity'"]),
+    ("Dreaddit test file missing", "dreaddit", _without("dreaddit-test.csv", dreaddit),
+     ["missing dreaddit-test.csv"]),
+    ("decimal comma", "dreaddit",
+     _then(dreaddit, lambda d: edit_csv(d / "dreaddit-train.csv",
+                                        lambda df: set_at(df, 7, "confidence", "0,8"))),
+     ["dreaddit-train.csv, line 9, field 'confidence': '0,8' is not a number"]),
+    ("duplicate id", "dreaddit",
+     _then(dreaddit, lambda d: edit_csv(d / "dreaddit-test.csv",
+                                        lambda df: set_at(df, 3, "id", df.loc[1, "id"]))),
+     ["dreaddit-test.csv, line 5, field 'id'", "line 3"]),
+    ("no post of the setup's forums", "pirina",
+     _then(pirina, lambda d: edit_csv(d / "train.csv",
+                                      lambda df: df[~df["label"].isin(["dsf", "ndf"])])),
+     ["train.csv, field 'label': no post with a label of setup 'forums_heldout'"]),
+    ("lonely not one-hot", "fig_loneliness",
+     _then(fig, lambda d: edit_fig(d, "train", one_hot_broken)),
+     ["train_set, record", "field 'lonely': expected a one-hot"]),
+    ("FIG split folder missing", "fig_loneliness", _without("test_set", fig),
+     ["missing split folder test_set/"]),
+    ("too small to split", "cancer",
+     _then(cancer, lambda d: edit_csv(d / "cancer.csv", lambda df: df.iloc[:6])),
+     ["cannot make a stratified split"]),
+    ("source path missing", "pirina", lambda d: d / "nowhere",
+     ["nowhere: datasets.pirina.path does not exist"]),
+    ("same text, other labels: dropped and counted", "cancer",
+     _then(cancer, lambda d: edit_csv(d / "cancer.csv", lambda df: pd.concat(
+         [df, df.iloc[[3]].assign(predicted="positive", intensity="1")]))), None),
+]
+
+
+@pytest.fixture(scope="module")
+def wf(tmp_path_factory) -> Path:
+    return copy_workflow(tmp_path_factory.mktemp("inputs") / "wf")
+
+
+@pytest.mark.parametrize("case, dataset, make, words", CASES, ids=[c[0] for c in CASES])
+def test_malformed_input_gets_one_clear_line(wf, tmp_path, case, dataset, make, words):
+    source = make(tmp_path)
+    (wf / "case.yaml").write_text(yaml.safe_dump(
+        {"datasets": {dataset: {"source": "path", "path": str(source)}}}))
+    proc = snakemake(wf, f"results/splits/{dataset}.parquet", "--cores", "1",
+                     "--configfile", "case.yaml", check=False)
+    out = proc.stdout + proc.stderr
+    if words is None:
+        assert proc.returncode == 0, out[-3000:]
+        report = json.loads((wf / "results" / "data" / f"{dataset}.report.json").read_text())
+        assert report["dropped_conflicting_labels"] == 2
+        return
+    assert proc.returncode != 0
+    errors = [line for line in out.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, out[-3000:]
+    assert errors[0].startswith(f"error: {tmp_path}"), errors  # the path the user gave
+    for w in words:
+        assert w in errors[0], (w, errors[0])
+    assert "Traceback" not in out and "np.int64" not in out
+    assert "results/raw" not in errors[0]
+
+
+def test_a_source_edited_in_place_reruns_from_fetch_and_only_then(wf, tmp_path):
+    src = pirina(tmp_path / "pirina")
+    (wf / "edit.yaml").write_text(yaml.safe_dump(
+        {"datasets": {"pirina": {"source": "path", "path": str(src)}}}))
+    target = ["results/splits/pirina.parquet", "--configfile", "edit.yaml"]
+    snakemake(wf, *target, "--cores", "1")
+    assert "Nothing to be done" in snakemake(wf, *target, "-n").stdout
+    (src / "train.csv").touch()  # touched, not changed: nothing reruns
+    assert "Nothing to be done" in snakemake(wf, *target, "-n").stdout
+    edit_csv(src / "train.csv", lambda df: set_at(df, 0, "label", "xx"))
+    dry = snakemake(wf, *target, "-n").stdout
+    assert {"fetch", "ingest", "split"} <= set(_rules(dry))
+    proc = snakemake(wf, *target, "--cores", "1", check=False)
+    assert proc.returncode != 0 and "line 2, field 'label': unexpected value 'xx'" in proc.stderr
+    edit_csv(src / "train.csv", lambda df: set_at(df, 0, "label", "dsf"))  # fixed: runs again
+    snakemake(wf, *target, "--cores", "1")
+
+
+def _rules(dry: str) -> list[str]:
+    return [line.split()[1].rstrip(":") for line in dry.splitlines()
+            if line.startswith(("rule ", "localrule "))]
