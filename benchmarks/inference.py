@@ -19,7 +19,8 @@ from psymtl.trainer import pick_device, predict
 
 def ours(m, split, batch_size: int) -> tuple[float, np.ndarray]:
     t0 = time.perf_counter()
-    p = predict(m, [TASK], split, batch_size, pick_device("auto"))[TASK.name]
+    p = predict(m, [TASK], split, batch_size, pick_device("auto"),
+                torch.cuda.is_available())[TASK.name]
     return time.perf_counter() - t0, p
 
 

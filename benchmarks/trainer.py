@@ -9,6 +9,7 @@ its optional `group_by_length` sampler, for reference."""
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ def model(seed: int) -> models.TaskModel:
 
 
 def dev_f1(m: models.TaskModel, dev: Split) -> float:
-    p = predict(m, [TASK], dev, 64, pick_device("auto"))[TASK.name]
+    p = predict(m, [TASK], dev, 64, pick_device("auto"), torch.cuda.is_available())[TASK.name]
     return metrics.compute(TASK.kind, dev.targets[TASK.name], p)["f1"]
 
 
@@ -108,6 +109,31 @@ def standard(train: Split, dev: Split, s: Settings, sampling: str = "random") ->
     return {"seconds": out.metrics["train_runtime"], "f1": dev_f1(m, dev)}
 
 
+def peak_gflops(threads: int, dtype: torch.dtype = torch.float32) -> float:
+    """This machine's measured matmul rate at encoder-sized shapes (a batch of 16 x 100
+    tokens through a 384 -> 1536 projection), best of 5."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(1600, 384, dtype=dtype), torch.randn(384, 1536, dtype=dtype)
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        best = min(best, (time.perf_counter() - t0) / 10)
+    return 2 * 1600 * 384 * 1536 / best / 1e9
+
+
+def train_flops(enc: nn.Module, lengths: np.ndarray) -> float:
+    """Forward + backward FLOPs of the encoder on posts of ``lengths`` tokens: 6 x the
+    non-embedding parameters per token, plus attention (QK^T and AV: 4 L^2 d per layer
+    forward, x3 with backward)."""
+    cfg = enc.config
+    params = sum(p.numel() for n, p in enc.named_parameters() if "embeddings" not in n)
+    tokens = float(lengths.sum())
+    attention = 3 * 4 * cfg.num_hidden_layers * cfg.hidden_size * float((lengths ** 2).sum())
+    return 6 * params * tokens + attention
+
+
 def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,
             max_lengths: tuple[int, ...] = (512, 128), epochs: int = 1,
             threads: int = 2) -> list[dict]:
@@ -126,6 +152,9 @@ def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,
             for k, f in systems.items():
                 runs[k].append(f())
         t = {k: median(r["seconds"] for r in v) for k, v in runs.items()}
+        peak = peak_gflops(threads)
+        limit = peak * 1e9 / (train_flops(encoders.load_encoder(ENCODER), train.lengths)
+                              / len(train))  # examples/s at the measured matmul peak
         case = (f"{name}, {ENCODER}, {len(train)} train posts, len<={max_length}, "
                 f"bs {s.batch_size}, {epochs} epoch, {threads} threads, {pick_device('auto')}")
         for k, v in runs.items():
@@ -136,6 +165,11 @@ def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,
                 goal=">= 1.5x transformers.Trainer" if mine else None,
                 met=t["transformers.Trainer"] / t[k] >= 1.5 if mine else None,
                 real_tokens_per_s=int(train.lengths.sum()) * epochs / t[k],
+                fraction_of_limit=len(train) * epochs / t[k] / limit,
                 dev_f1_median=median(r["f1"] for r in v),
                 seconds=[round(r["seconds"], 2) for r in v]))
+        rows.append(row("training throughput", case, "physical limit: measured fp32 matmul "
+                        "peak / encoder FLOPs per example", limit, "ex/s",
+                        peak_gflops_fp32=peak, peak_gflops_bf16=peak_gflops(threads,
+                                                                           torch.bfloat16)))
     return rows

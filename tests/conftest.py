@@ -44,3 +44,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real datasets not present at {SHARED_DATA}")
     return SHARED_DATA
+
+
+FIRST = ("test_workflow.py", "test_slurm.py", "test_inputs.py")  # the long files start first
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the files that take minutes first, so the workers finish together."""
+    items.sort(key=lambda it: FIRST.index(it.path.name) if it.path.name in FIRST else len(FIRST))

@@ -129,3 +129,30 @@ def test_early_stopping_keeps_best_dev_state(tmp_path):
     scores = iter([0.5, 0.9, 0.4, 0.3, 0.2])
     _, summary, _ = train_once(tmp_path, epochs=5, select=lambda p: next(scores))
     assert summary["best_epoch"] == 2 and summary["epochs_run"] == 5
+
+
+def test_cpu_bf16_is_used_only_where_the_cpu_measures_it_fast(monkeypatch, caplog):
+    from psymtl import trainer
+
+    cpu = torch.device("cpu")
+    assert not trainer.use_bf16(cpu, Settings())  # off unless asked for
+    monkeypatch.setattr(trainer, "cpu_bf16_speedup", lambda threads: 0.02)  # emulated bf16
+    with caplog.at_level(logging.WARNING):
+        assert not trainer.use_bf16(cpu, Settings(cpu_bf16=True))
+    assert "training in fp32" in caplog.text
+    monkeypatch.setattr(trainer, "cpu_bf16_speedup", lambda threads: 3.0)  # native bf16
+    assert trainer.use_bf16(cpu, Settings(cpu_bf16=True))
+    assert not trainer.use_bf16(cpu, Settings(cpu_bf16=False))
+
+
+def test_cpu_bf16_training_runs_and_is_recorded(tmp_path, monkeypatch):
+    from psymtl import trainer
+
+    monkeypatch.setattr(trainer, "cpu_bf16_speedup", lambda threads: 3.0)
+    train, dev = toy_split(64, 1, "train"), toy_split(32, 2, "dev")
+    seed_everything(1)
+    model = models.build("multihead", encoders.load_encoder("tiny-bert", 1), [TASK])
+    s = Settings(epochs=1, batch_size=16, lr=2e-3, seed=1, device="cpu", cpu_bf16=True)
+    summary = fit(model, weighting.build({"kind": "fixed"}, [TASK]), [TASK], train, dev, s,
+                  selector({}, [TASK], dev), tmp_path)
+    assert summary["bf16_autocast"] is True and np.isfinite(summary["log"][-1]["loss"])

@@ -110,8 +110,8 @@ def selector(select: Mapping[str, str], tasks: list[T.Task], data: Split):
         for t, metric in pairs:
             m = data.present[t.name]
             sign = -1.0 if metric in metrics.LOWER_IS_BETTER else 1.0
-            vals.append(sign * metrics.compute(t.kind, data.targets[t.name][m],
-                                               pred[t.name][m])[metric])
+            vals.append(sign * metrics.single(t.kind, metric, data.targets[t.name][m],
+                                              pred[t.name][m]))
         return float(np.mean(vals))
     return score
 
@@ -170,7 +170,7 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
     frames = []
     for data in (dev, test):
         pred = predict(model, task_list, data, settings.eval_batch_size,
-                       next(model.parameters()).device, settings.bf16)
+                       next(model.parameters()).device, summary["bf16_autocast"])
         for name, (mu, sd) in scales.items():  # back to the original scale
             pred[name] = pred[name] * sd + mu
             data.targets[name] = data.targets[name] * sd + mu

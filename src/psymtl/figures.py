@@ -72,30 +72,58 @@ def weight_trajectories(log_files: Iterable[str | Path], out: str | Path,
     plt.close(fig)
 
 
-def metric_per_condition(long: pd.DataFrame, study: str, out: str | Path) -> None:
-    """Test metric per condition, mean over seeds with a 95% t confidence interval; one panel
-    per task (its kind's primary metric)."""
-    from scipy import stats as sps
+# The metrics each paper reports per task (others: the task kind's primary metric).
+HEADLINE = {"lonely": ("f1",),
+            **{t: ("accuracy", "clark", "canberra", "cosine", "intersection")
+               for t in ("temporal", "interaction", "context_pri", "interpersonal_pri")},
+            "subscales_mean": ("f1_weighted",), "emotion": ("f1_weighted",),
+            "emotion_soft": ("f1_weighted",)}
 
+
+def headline_metrics(task: str) -> tuple[str, ...]:
     from psymtl.metrics import PRIMARY
     from psymtl.tasks import get
 
+    return HEADLINE.get(task) or (PRIMARY[get(task).kind],)
+
+
+def metric_per_condition(long: pd.DataFrame, study: str, out: str | Path) -> None:
+    """Test metrics per condition: every seed as a point, the mean as a line across them
+    (with a handful of seeds an interval says little; the points show the spread; no bars,
+    since the axis does not start at 0). One panel per task and metric the paper reports."""
+    from psymtl.metrics import LOWER_IS_BETTER
+
     part = long[(long["study"] == study) & (long["split"] == "test")]
-    tasks = sorted(part["task"].unique())
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.6), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
-        metric = "f1_weighted" if task == "subscales_mean" else PRIMARY[get(task).kind]
+    tasks = sorted(part["task"].unique(), key=lambda t: (t != "lonely", t))
+    panels = [(t, m) for t in tasks for m in headline_metrics(t)
+              if ((part["task"] == t) & (part["metric"] == m)).any()]
+    cols = min(len(panels), 5)
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(3.0 * cols, 6.5), 3.3 * rows),
+                             squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (task, metric) in zip(axes.flat, panels, strict=False):
         sel = part[(part["task"] == task) & (part["metric"] == metric)]
-        g = sel.groupby("condition")["value"]
-        mean, sd, n = g.mean(), g.std(), g.count()
-        half = [sps.t.ppf(0.975, k - 1) * s / np.sqrt(k) if k > 1 else 0.0
-                for s, k in zip(sd.fillna(0), n, strict=True)]
-        ax.bar(range(len(mean)), mean.to_numpy(), yerr=half, capsize=3, color="#4c72b0")
-        ax.set_xticks(range(len(mean)), mean.index, rotation=45, ha="right", fontsize=7)
-        ax.set_title(f"{task}: {metric}", fontsize=9)
-    fig.suptitle(f"Study {study}: test metrics, mean over seeds, 95% CI")
+        conds = sorted(sel["condition"].unique())
+        means = [sel.loc[sel["condition"] == c, "value"].mean() for c in conds]
+        ax.hlines(means, np.arange(len(conds)) - 0.3, np.arange(len(conds)) + 0.3,
+                  color="#c0392b", lw=2, zorder=2)
+        for i, c in enumerate(conds):
+            v = sel.loc[sel["condition"] == c, "value"].to_numpy()
+            ax.scatter(np.full(len(v), i) + np.linspace(-0.15, 0.15, len(v)), v, s=12,
+                       color="#1f3b73", zorder=3)
+        lo, hi = sel["value"].min(), sel["value"].max()
+        pad = 0.15 * (hi - lo) or 0.05
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.set_xticks(range(len(conds)), conds, rotation=45, ha="right", fontsize=7)
+        arrow = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
+        ax.set_title(f"{task}: {metric}\n({arrow})", fontsize=8)
+    n = int(part.groupby(["condition"])["seed"].nunique().max()) if len(part) else 0
+    fig.suptitle(f"Study {study}: test metrics, each seed a point, red line = mean "
+                 f"(n <= {n} seeds)")
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    fig.savefig(out, dpi=110)
     plt.close(fig)
 
 

@@ -9,19 +9,14 @@ at ``EPS = 1e-12``; JS uses base-2 logs (bounded by 1).
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    f1_score,
-    mean_absolute_error,
-    precision_recall_fscore_support,
-    r2_score,
-)
 
 EPS = 1e-12
 
 
 def classification(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
     """Accuracy, P/R/F1 (positive class when binary, support-weighted otherwise), macro F1."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
     pred = prob.argmax(-1)
     labels = np.arange(prob.shape[-1])
     binary = prob.shape[-1] == 2
@@ -38,6 +33,8 @@ def classification(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
 
 
 def regression(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import mean_absolute_error, r2_score
+
     return {"r2": float(r2_score(y, pred)) if len(y) > 1 else float("nan"),
             "mae": float(mean_absolute_error(y, pred)), "n": len(y)}
 

@@ -71,13 +71,16 @@ def masked_lm_loss(model: torch.nn.Module, head: torch.nn.Module | None,
 
 def adapt(texts: list[str], encoder: str, out_dir: str | Path, *, epochs: int, lr: float,
           batch_size: int, mask_prob: float, warmup_ratio: float, max_length: int, seed: int,
-          device: str = "auto", threads: int = 1) -> dict:
+          device: str = "auto", threads: int = 1, masked_only: bool = True) -> dict:
+    """Adapt ``encoder`` to ``texts``; save it (and its tokenizer) in ``out_dir``.
+    ``masked_only=False`` projects every position onto the vocabulary (the same loss at
+    more cost; for the benchmark)."""
     torch.set_num_threads(threads)
     seed_everything(seed)
     dev = pick_device(device)
     tok = encoders.load_tokenizer(encoder)
     model = encoders.load_encoder(encoder, seed, auto=AutoModelForMaskedLM).to(dev)
-    head = prediction_head(model)
+    head = prediction_head(model) if masked_only else None
     ids, _ = tokens.tokenize_texts(texts, tok, max_length)
     layout = tokens.special_layout(tok)
     lengths = np.array([len(x) + len(layout["prefix"]) + len(layout["suffix"]) for x in ids])

@@ -42,14 +42,16 @@ ORDER = ["accuracy", "precision", "recall", "f1", "f1_weighted", "f1_macro", "r2
          "clark", "canberra", "cosine", "intersection", "chebyshev", "kl", "js"]
 
 
-def headline(summary: pd.DataFrame) -> pd.DataFrame:
-    """Wide table: a row per study/condition/task, a column per metric it has."""
+def headline(summary: pd.DataFrame, metrics: Iterable[str] | None = None) -> pd.DataFrame:
+    """Wide table: a row per study/condition/task, a column per metric it has (of
+    ``metrics`` only, when given)."""
+    order = [m for m in ORDER if metrics is None or m in set(metrics)]
     rows = []
     for (study, cond, task), part in summary.groupby(["study", "condition", "task"]):
         vals = part.set_index("metric")
         row = {"study": study, "condition": cond, "task": task,
                "seeds": int(vals["n_seeds"].max())}
-        row |= {m: fmt(vals.at[m, "mean"], vals.at[m, "sd"]) for m in ORDER if m in vals.index}
+        row |= {m: fmt(vals.at[m, "mean"], vals.at[m, "sd"]) for m in order if m in vals.index}
         rows.append(row)
     return pd.DataFrame(rows).fillna("")
 

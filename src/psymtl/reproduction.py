@@ -1,0 +1,253 @@
+"""The real-data reproduction report: committed run outputs in, ``docs/reproduction.md`` and
+its figures out.
+
+``collect`` copies each finished run's small outputs (metrics, test predictions, train log
+and summary, per-job times) and each stage's reports from a workflow's ``results/`` into
+``docs/reproduction/runs/<name>/``, so that the report can be rebuilt from the repository
+alone and later sessions add seeds instead of repeating them. ``build`` makes every table,
+test and figure from those files; gaps of more than 0.03 on a headline metric are listed
+under each table with the explanation from ``docs/reproduction/notes.yaml`` (or
+"unexplained").
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from psymtl import figures, settings, stats, tables
+from psymtl.io import read_json
+
+RUN_FILES = ("metrics.json", "predictions.parquet", "train_log.csv", "train_summary.json")
+GAP = 0.03
+
+
+def collect(results: str | Path, into: str | Path) -> list[Path]:
+    """Copy every finished run (one with metrics.json) and the stage reports; return the
+    run folders written."""
+    results, into = Path(results), Path(into)
+    written = []
+    for metrics_file in sorted(results.glob("*/*/seed*/metrics.json")):
+        run = metrics_file.parent
+        study, cond, seed = run.parts[-3:]
+        dest = into / study / cond / seed
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in RUN_FILES:
+            shutil.copy2(run / name, dest / name)
+        for rule in ("train", "evaluate"):
+            bench = results / "benchmarks" / rule / study / cond / f"{seed}.tsv"
+            if bench.exists():
+                shutil.copy2(bench, dest / f"{rule}.tsv")
+        written.append(dest)
+    stages = into / "stages"
+    stages.mkdir(parents=True, exist_ok=True)
+    for f in [*results.glob("data/*.report.json"), *results.glob("tokens/*/*.json"),
+              *results.glob("mlm/*/mlm_summary.json")]:
+        shutil.copy2(f, stages / "__".join(f.relative_to(results).parts))
+    for f in results.glob("benchmarks/*/*.tsv"):  # per-dataset stages (fetch .. tokenize, mlm)
+        shutil.copy2(f, stages / "__".join(f.relative_to(results).parts))
+    for f in results.glob("benchmarks/tokenize/*/*.tsv"):
+        shutil.copy2(f, stages / "__".join(f.relative_to(results).parts))
+    return written
+
+
+def runs(root: str | Path) -> pd.DataFrame:
+    """One row per committed run: setup, study, condition, seed and its files."""
+    rows = []
+    for m in sorted(Path(root).glob("*/*/*/seed*/metrics.json")):
+        setup, study, cond, seed = m.parts[-5:-1]
+        rows.append({"setup": setup, "study": study, "condition": cond,
+                     "seed": int(seed.removeprefix("seed")), "dir": m.parent,
+                     "metrics": str(m), "predictions": str(m.parent / "predictions.parquet")})
+    return pd.DataFrame(rows)
+
+
+def _minutes(files: Iterable[Path]) -> float:
+    return sum(float(pd.read_csv(f, sep="\t")["s"].sum()) for f in files) / 60
+
+
+def stage_times(root: Path, setup: str) -> pd.DataFrame:
+    """Minutes per stage of one setup's runs (sum of the jobs' own wall times)."""
+    base = root / setup
+    rows = []
+    for rule in ("fetch", "ingest", "split", "tokenize", "mlm_adapt"):
+        files = list((base / "stages").glob(f"benchmarks__{rule}__*.tsv"))
+        if files:
+            rows.append({"stage": rule, "jobs": len(files), "minutes": _minutes(files)})
+    for study in sorted(p.name for p in base.iterdir() if p.name in ("A", "B", "C")):
+        for rule in ("train", "evaluate"):
+            files = list((base / study).glob(f"*/seed*/{rule}.tsv"))
+            if files:
+                rows.append({"stage": f"{rule} (Study {study})", "jobs": len(files),
+                             "minutes": _minutes(files)})
+    return pd.DataFrame(rows)
+
+
+def _setting(summary: dict, key: str) -> Any:
+    return summary.get("settings", {}).get(key)
+
+
+def describe_runs(table: pd.DataFrame) -> pd.DataFrame:
+    """Machine, encoder, epochs, precision and seeds per setup and study."""
+    rows = []
+    for (setup, study), part in table.groupby(["setup", "study"]):
+        summaries = [read_json(Path(d) / "train_summary.json") for d in part["dir"]]
+        machines = {f"{s['machine']['cpu']}, {s['machine']['cores']} cores"
+                    for s in summaries if "machine" in s}
+        rows.append({"setup": setup, "study": study,
+                     "conditions": part["condition"].nunique(),
+                     "seeds": ", ".join(map(str, sorted(part["seed"].unique()))),
+                     "encoder": ", ".join(sorted({_setting(s, "encoder") for s in summaries})),
+                     "epochs": ", ".join(map(str, sorted({_setting(s, "epochs")
+                                                          for s in summaries}))),
+                     "device": ", ".join(sorted({s.get("device", "?") for s in summaries})),
+                     "bf16": ", ".join(sorted({str(s.get("bf16_autocast", False))
+                                               for s in summaries})),
+                     "machine": "; ".join(sorted(machines))})
+    return pd.DataFrame(rows)
+
+
+def gaps(comp: pd.DataFrame, notes: dict[str, str]) -> list[str]:
+    """Every difference from the paper above GAP, with its explanation or "unexplained"."""
+    out = []
+    for r in comp.itertuples():
+        if pd.notna(r.difference) and abs(r.difference) > GAP:
+            key = f"{r.study}/{r.condition}/{r.task}/{r.metric}"
+            why = notes.get(key) or notes.get(f"{r.study}/*/{r.task}/{r.metric}") or \
+                notes.get(f"{r.study}/*/{r.task}/*") or "unexplained"
+            out.append(f"- **{r.condition} / {r.task} / {r.metric}**: ours {r.ours_mean:.3f} vs "
+                       f"paper {r.paper_mean:.3f} ({r.difference:+.3f}). {why}")
+    return out
+
+
+def build(root: str | Path, out: str | Path, config: dict, paper: dict,
+          notes: dict[str, Any], main: str = "main") -> str:
+    """Write ``out`` (Markdown) and its figures into ``<out stem>/`` from the runs under
+    ``root``; return the Markdown."""
+    root, out = Path(root), Path(out)
+    fig_dir = out.parent / out.stem
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    table = runs(root)
+    md = [f"# {notes['title']}\n", notes["intro"].strip() + "\n",
+          "Rebuild: `.venv/bin/python -m psymtl reproduction build` (from the committed runs "
+          f"under `{root}`; `collect` adds a finished workflow's runs first, see README).\n",
+          "## What ran\n", describe_runs(table).to_markdown(index=False) + "\n",
+          notes.get("setup_note", "").strip() + "\n"]
+    mine = table[table["setup"] == main]
+    long = tables.collect(mine["metrics"])
+    summary = tables.summarise(long)
+    for study in sorted(set(mine["study"])):
+        md.append(f"## Study {study}\n")
+        md.append(notes.get(f"study_{study}", "").strip() + "\n")
+        comp = tables.paper_comparison(summary, paper.get(study, {}), study)
+        if len(comp):
+            md.append(tables.paper_markdown(comp, paper[study]))
+            found = gaps(comp, notes.get("gaps", {}))
+            md.append("**Gaps above 0.03 on a headline metric.**\n\n" + (
+                "\n".join(found) if found else "None.") + "\n")
+        part = summary[summary["study"] == study]
+        shown = {m for t in part["task"].unique() for m in figures.headline_metrics(t)}
+        if "f1" in shown:
+            shown |= {"accuracy", "precision", "recall"}
+        md.append("### All conditions, test set (mean ± sd over seeds; the metrics the paper "
+                  "reports)\n\n" + tables.headline(part, shown).to_markdown(index=False) + "\n")
+        png = fig_dir / f"{study}_metrics.png"
+        figures.metric_per_condition(long, study, png)
+        md.append(f"![Study {study} test metrics]({fig_dir.name}/{png.name})\n")
+        md += _study_figures(mine, study, fig_dir)
+    md += _significance(mine, config)
+    md += _setups(table, notes)
+    md.append("## Time per stage\n\n" + notes.get("time_note", "").strip() + "\n")
+    for setup in sorted(set(table["setup"])):
+        t = stage_times(root, setup)
+        if len(t):
+            md.append(f"**{setup}** (minutes, summed over jobs; total "
+                      f"{t['minutes'].sum():.1f} min)\n\n"
+                      + t.to_markdown(index=False, floatfmt=".1f") + "\n")
+    text = "\n".join(md)
+    out.write_text(text)
+    return text
+
+
+def _study_figures(runs_: pd.DataFrame, study: str, fig_dir: Path) -> list[str]:
+    md = []
+    for cond, part in runs_[runs_["study"] == study].groupby("condition"):
+        logs_ = [Path(d) / "train_log.csv" for d in part["dir"]]
+        head = pd.read_csv(logs_[0], nrows=1)
+        learned = [c for c in head.columns if c.startswith("w_")]
+        cond_settings = read_json(Path(part["dir"].iloc[0]) / "train_summary.json")["settings"]
+        w = cond_settings.get("weighting", {})
+        if learned and (w.get("kind") == "kendall" or w.get("learn")):
+            png = fig_dir / f"{study}_{cond}_loss_weights.png"
+            figures.weight_trajectories(logs_, png, f"Study {study}, {cond}: learned loss "
+                                        "weights (mean over seeds, band min..max)")
+            md.append(f"![{cond} loss weights]({fig_dir.name}/{png.name})\n")
+        preds = pd.read_parquet(part["predictions"].iloc[0])
+        if any(c.startswith("alpha_shared_") for c in preds.columns):
+            png = fig_dir / f"{study}_{cond}_attention.png"
+            described = figures.attention_weights(part["predictions"], png)
+            md.append(f"![{cond} attention]({fig_dir.name}/{png.name})\n\n"
+                      + described.to_markdown(floatfmt=".3f") + "\n")
+    return md
+
+
+def _significance(runs_: pd.DataFrame, config: dict) -> list[str]:
+    st = config["stats"]
+    present = {(r.study, r.condition) for r in runs_.itertuples()}
+    comps = [c for c in st["comparisons"]
+             if {(c["study"], c["a"]), (c["study"], c["b"])} <= present]
+    if not comps:
+        return []
+    run_list = [{"study": r.study, "condition": r.condition, "seed": r.seed,
+                 "metrics": r.metrics, "predictions": r.predictions}
+                for r in runs_.itertuples()]
+    result = stats.table(comps, run_list, {k: v for k, v in st.items() if k != "comparisons"})
+    return ["## Significance\n", tables.significance_markdown(result, st)
+            .replace("# Headline claims", "### Headline claims").replace("# Tests", "### Tests")]
+
+
+def _setups(table: pd.DataFrame, notes: dict) -> list[str]:
+    """Study B under each Pirina data setup: depression F1 on dev and test."""
+    b = table[table["study"] == "B"]
+    if b["setup"].nunique() < 2:
+        return []
+    rows = []
+    for (setup, cond), part in b.groupby(["setup", "condition"]):
+        for split in ("dev", "test"):
+            vals = [read_json(m)[split]["depression"]["f1"] for m in part["metrics"]
+                    if "depression" in read_json(m).get(split, {})]
+            if vals:
+                s = pd.Series(vals)
+                rows.append({"setup": setup, "condition": cond, "split": split,
+                             "seeds": len(vals), "F1": tables.fmt(s.mean(), s.std())})
+    wide = (pd.DataFrame(rows).pivot_table(index=["condition", "setup"], columns="split",
+                                           values="F1", aggfunc="first").reset_index())
+    return ["## Study B: which posts are tested on\n",
+            notes.get("setups_note", "").strip() + "\n",
+            wide.to_markdown(index=False) + "\n"]
+
+
+def load_inputs(workdir: str | Path = ".") -> tuple[dict, dict, dict]:
+    """The config, the papers' numbers and the report's notes."""
+    import yaml
+
+    workdir = Path(workdir)
+    config = settings.load([], workdir)
+    paper = yaml.safe_load((workdir / "resources" / "paper_values.yaml").read_text())
+    notes = yaml.safe_load((workdir / "docs" / "reproduction" / "notes.yaml").read_text())
+    return config, paper, notes
+
+
+def machine_line(root: str | Path) -> str:
+    """The machines the committed runs ran on (for the README)."""
+    seen = set()
+    for f in Path(root).glob("*/*/*/seed*/train_summary.json"):
+        m = json.loads(f.read_text()).get("machine")
+        if m:
+            seen.add(f"{m['cpu']} ({m['cores']} cores)")
+    return "; ".join(sorted(seen))
