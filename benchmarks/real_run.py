@@ -19,7 +19,7 @@ import yaml
 
 from benchmarks.common import copy_workflow, row
 from benchmarks.corpora import REAL_FOLDERS, SHARED
-from psymtl import metrics, settings
+from psymtl import settings
 from psymtl import tasks as T
 
 VARIANTS = {"fp32": {}, "cpu_bf16": {"training": {"cpu_bf16": True}}}
@@ -50,7 +50,7 @@ def dev_scores(results: Path, config: dict) -> dict[str, float]:
             task = cond.get("select", {}).get("task", cond["tasks"][0])
             task = cond["tasks"][0] if task == "all" else task
             m = json.loads((results / st / c / "seed1" / "metrics.json").read_text())
-            out[f"{st}/{c}"] = m["dev"][task][metrics.PRIMARY[T.get(task).kind]]
+            out[f"{st}/{c}"] = m["dev"][task][T.get(task).kind.primary]
     return out
 
 

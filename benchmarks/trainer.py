@@ -20,7 +20,7 @@ from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
 from benchmarks import corpora
 from benchmarks.common import median, row
-from psymtl import encoders, metrics, models, weighting
+from psymtl import encoders, models, weighting
 from psymtl import tasks as T
 from psymtl.trainer import Settings, Split, fit, pick_device, predict, seed_everything
 
@@ -53,7 +53,7 @@ def model(seed: int) -> models.TaskModel:
 
 def dev_f1(m: models.TaskModel, dev: Split) -> float:
     p = predict(m, [TASK], dev, 64, pick_device("auto"), torch.cuda.is_available())[TASK.name]
-    return metrics.compute(TASK.kind, dev.targets[TASK.name], p)["f1"]
+    return TASK.kind.metrics(dev.targets[TASK.name], p)["f1"]
 
 
 def ours(train: Split, dev: Split, s: Settings) -> dict:

@@ -1,17 +1,19 @@
-# Study A: LLM (or offline) annotation of the cancer posts, through a persistent cache that
-# lives outside results/ so that no rerun ever pays twice for an answer.
+# Study A: LLM (or offline) annotation of an annotated dataset's posts (the cancer posts),
+# through a persistent cache outside results/, so that no rerun ever pays twice for an answer.
 
 
 rule annotate:
+    wildcard_constraints:
+        dataset="|".join(annotated_datasets()) or NEVER,
     input:
-        data=f"{RESULTS}/data/cancer.parquet",
+        data=f"{RESULTS}/data/{{dataset}}.parquet",
         prompt=config["annotation"]["prompt"],
         schema=config["annotation"]["schema"],
         labels=config["annotation"]["local"]["labels"],
     output:
-        annotations=f"{RESULTS}/annotations/cancer.parquet",
-        usage=f"{RESULTS}/annotations/cancer.usage.json",
-        failures=f"{RESULTS}/annotations/cancer.failures.csv",
+        annotations=f"{RESULTS}/annotations/{{dataset}}.parquet",
+        usage=f"{RESULTS}/annotations/{{dataset}}.usage.json",
+        failures=f"{RESULTS}/annotations/{{dataset}}.failures.csv",
     params:
         backend=annotation_backend(),
         cache=config["annotation"]["cache"],
@@ -20,8 +22,8 @@ rule annotate:
     conda:
         "../envs/psymtl.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/annotate/cancer.tsv"
+        f"{RESULTS}/benchmarks/annotate/{{dataset}}.tsv"
     log:
-        f"{RESULTS}/logs/annotate/cancer.log",
+        f"{RESULTS}/logs/annotate/{{dataset}}.log",
     script:
         "../scripts/annotate.py"

@@ -4,20 +4,27 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from psymtl import encoders, settings, tasks as T
+from psymtl import datasets, encoders, settings, tasks as T
 from psymtl.checksums import tree_digest
 from psymtl.config import check
 
 check(config, Path(workflow.basedir, "schemas", "config.schema.yaml"))  # readable message per key
 validate(config, "../schemas/config.schema.yaml")  # also fills in schema defaults
-settings.check(config)  # merged conditions are complete; comparisons are not confounded
+settings.check(config)  # datasets, tasks, conditions complete; comparisons not confounded
 
 RESULTS = "results"
-DATASETS = ("cancer", "dreaddit", "pirina", "fig_loneliness")
+DATASETS = tuple(config["datasets"])
+STUDIES = tuple(config["run_studies"] or config["studies"])  # the studies this run makes
+NEVER = "(?!x)x"  # a wildcard constraint no value matches
+
+
+def annotated_datasets():
+    """Datasets whose targets come from LLM annotation (Study A's cancer posts)."""
+    return [d for d, spec in config["datasets"].items() if datasets.kind(d, spec).ANNOTATED]
 
 
 wildcard_constraints:
-    study="[A-C]",
+    study="|".join(STUDIES),
     condition="[A-Za-z0-9_]+",
     seed=r"\d+",
     dataset="|".join(DATASETS),
@@ -30,7 +37,7 @@ def dataset_source(dataset):
     reruns fetch and what depends on it; touching it does not."""
     d = config["datasets"][dataset]
     kind = d["source"]
-    spec = {"kind": kind, "manual": d.get("manual", "")}
+    spec = {"kind": kind, "manual": d.get("manual", ""), "dataset_kind": d.get("kind", dataset)}
     if kind == "path":
         return spec | {"path": d["path"], "sha256": tree_digest(d["path"])}
     return spec | d[kind]
@@ -48,21 +55,33 @@ def condition_settings(study, condition):
     return settings.condition(config, study, condition)
 
 
+@cache
+def config_tasks():
+    """Every task of the configured datasets, by name."""
+    return datasets.tasks(config["datasets"])
+
+
+@cache
+def task_specs():
+    """The tasks as plain data: jobs that read tasks get them through `params`."""
+    return {name: T.spec(t) for name, t in config_tasks().items()}
+
+
+def dataset_kind(dataset):
+    return datasets.kind(dataset, config["datasets"][dataset])
+
+
 def condition_datasets(study, condition):
     cond = condition_settings(study, condition)
-    names = cond["tasks"] + cond.get("pretrain_tasks", [])
-    try:
-        return sorted({T.get(n).dataset for n in names})
-    except KeyError as exc:
-        raise ValueError(f"config studies.{study}.conditions.{condition}.tasks: {exc}") from None
+    return sorted({config_tasks()[n].dataset for n in cond["tasks"] + cond.get("pretrain_tasks", [])})
 
 
 def runs():
-    """Every (study, condition, seed) of the config."""
+    """Every (study, condition, seed) this run makes."""
     return [
         (study, cond, seed)
-        for study, s in config["studies"].items()
-        for cond in s["conditions"]
+        for study in STUDIES
+        for cond in config["studies"][study]["conditions"]
         for seed in config["seeds"]
     ]
 
@@ -78,8 +97,8 @@ def tokenizer_key(spec):
 
 def encoder_specs():
     specs = {config["training"]["encoder"]}
-    for study, s in config["studies"].items():
-        specs |= {condition_settings(study, c)["encoder"] for c in s["conditions"]}
+    for study in STUDIES:
+        specs |= {condition_settings(study, c)["encoder"] for c in config["studies"][study]["conditions"]}
     return {tokenizer_key(s): s for s in specs}
 
 
@@ -96,8 +115,8 @@ def train_inputs(wildcards):
         inputs[f"{ds}__split"] = f"{RESULTS}/splits/{ds}.parquet"
         inputs[f"{ds}__tokens"] = f"{RESULTS}/tokens/{ds}/{key}.parquet"
         inputs[f"{ds}__tokens_info"] = f"{RESULTS}/tokens/{ds}/{key}.json"
-        if ds == "cancer":  # Study A's targets, peers and augmentation come from annotations
-            inputs["cancer__annotations"] = f"{RESULTS}/annotations/cancer.parquet"
+        if ds in annotated_datasets():  # e.g. Study A's targets and augmentation
+            inputs[f"{ds}__annotations"] = f"{RESULTS}/annotations/{ds}.parquet"
     return inputs
 
 
@@ -105,8 +124,8 @@ def conditions_where(predicate):
     """(study, condition) pairs whose merged settings satisfy ``predicate``."""
     return [
         (study, cond)
-        for study, s in config["studies"].items()
-        for cond in s["conditions"]
+        for study in STUDIES
+        for cond in config["studies"][study]["conditions"]
         if predicate(condition_settings(study, cond))
     ]
 
@@ -127,7 +146,7 @@ def scores_emotion(settings):
 
 def figures():
     """Every figure the config calls for."""
-    out = [f"{RESULTS}/figures/{study}_metrics.png" for study in config["studies"]]
+    out = [f"{RESULTS}/figures/{study}_metrics.png" for study in STUDIES]
     if any(st == "A" for st, _ in conditions_where(scores_emotion)):
         out.append(f"{RESULTS}/figures/A_calibration.png")
     out += [
@@ -141,8 +160,13 @@ def figures():
     return out
 
 
+def comparisons():
+    """The declared comparisons of the studies this run makes."""
+    return [c for c in config["stats"]["comparisons"] if c["study"] in STUDIES]
+
+
 def compared_runs():
     """Every seed of every condition named in a comparison, as {study, condition, seed}."""
-    systems = {(c["study"], c[k]) for c in config["stats"]["comparisons"] for k in ("a", "b")}
+    systems = {(c["study"], c[k]) for c in comparisons() for k in ("a", "b")}
     return [{"study": st, "condition": c, "seed": seed}
             for st, c in sorted(systems) for seed in config["seeds"]]

@@ -25,11 +25,8 @@ rule ingest:
         data=f"{RESULTS}/data/{{dataset}}.parquet",
         report=f"{RESULTS}/data/{{dataset}}.report.json",
     params:
-        options=lambda w: {
-            k: v
-            for k, v in config["datasets"][w.dataset].items()
-            if k == "setup"
-        },
+        kind=lambda w: dataset_kind(w.dataset).NAME,
+        options=lambda w: datasets.options(w.dataset, config["datasets"][w.dataset]),
         origin=lambda w: dataset_source(w.dataset).get("path"),
     conda:
         "../envs/psymtl.yaml"

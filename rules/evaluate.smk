@@ -6,6 +6,8 @@ rule evaluate:
         f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/predictions.parquet",
     output:
         f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/metrics.json",
+    params:
+        tasks=task_specs(),
     conda:
         "../envs/psymtl.yaml"
     benchmark:

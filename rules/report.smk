@@ -5,6 +5,8 @@ rule tables:
     input:
         metrics=[f"{run_dir(*r)}/metrics.json" for r in runs()],
         paper="resources/paper_values.yaml",
+    params:
+        runs=[{"study": st, "condition": c, "seed": s} for st, c, s in runs()],
     output:
         long=f"{RESULTS}/tables/metrics_long.csv",
         csv=report(
@@ -42,7 +44,8 @@ rule stats:
         tex=f"{RESULTS}/tables/significance.tex",
     params:
         runs=compared_runs(),
-        comparisons=config["stats"]["comparisons"],
+        comparisons=comparisons(),
+        tasks=task_specs(),
         settings={k: v for k, v in config["stats"].items() if k != "comparisons"},
     conda:
         "../envs/psymtl.yaml"
@@ -97,6 +100,11 @@ rule figure_loss_weights:
 rule figure_metrics:
     input:
         lambda w: [f"{run_dir(*r)}/metrics.json" for r in runs() if r[0] == w.study],
+    params:
+        runs=lambda w: [
+            {"study": st, "condition": c, "seed": s} for st, c, s in runs() if st == w.study
+        ],
+        tasks=task_specs(),
     output:
         report(
             f"{RESULTS}/figures/{{study}}_metrics.png",

@@ -11,6 +11,10 @@ rule split:
         dev_fraction=config["splits"]["dev_fraction"],
         ratios=config["splits"]["ratios"],
         origin=lambda w: dataset_source(w.dataset).get("path"),
+        stratify=lambda w: dataset_kind(w.dataset).stratify(
+            datasets.options(w.dataset, config["datasets"][w.dataset])
+        ),
+        group=lambda w: dataset_kind(w.dataset).GROUP,
     conda:
         "../envs/psymtl.yaml"
     benchmark:

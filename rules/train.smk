@@ -38,6 +38,7 @@ rule train:
     params:
         settings=lambda w: condition_settings(w.study, w.condition),
         seed=lambda w: int(w.seed),
+        tasks=task_specs(),
     threads: config.get("threads_per_job", 1)
     resources:
         gpu=config["gpus_per_job"],

@@ -6,12 +6,12 @@ from psymtl import logs
 from psymtl.annotate import run
 from psymtl.io import write_json, write_parquet
 
-with logs.to_file(snakemake.log[0]) as log:  # noqa: F821
-    p, i, o = snakemake.params, snakemake.input, snakemake.output  # noqa: F821
+with logs.to_file(snakemake.log[0]) as log:
+    p, i, o = snakemake.params, snakemake.input, snakemake.output
     df = pd.read_parquet(i.data, columns=["id", "text"])
     ann, report, failures = run.annotate(
         df, p.backend, prompt_path=i.prompt, schema_path=i.schema, labels_path=i.labels,
-        cache_path=p.cache, threads=snakemake.threads)  # noqa: F821
+        cache_path=p.cache, threads=snakemake.threads)
     log.info("annotation report: %s", report)
     failures.to_csv(o.failures, index=False)
     rate = report["failed"] / max(report["posts"], 1)

@@ -3,8 +3,10 @@
 import pandas as pd
 
 from psymtl import evaluation, logs
+from psymtl import tasks as T
 from psymtl.io import write_json
 
-with logs.to_file(snakemake.log[0]):  # noqa: F821
-    pred = pd.read_parquet(snakemake.input[0])  # noqa: F821
-    write_json(evaluation.evaluate(pred), snakemake.output[0])  # noqa: F821
+with logs.to_file(snakemake.log[0]):
+    T.use(snakemake.params.tasks)
+    pred = pd.read_parquet(snakemake.input[0])
+    write_json(evaluation.evaluate(pred), snakemake.output[0])

@@ -2,9 +2,9 @@
 
 from psymtl import figures, logs
 
-with logs.to_file(snakemake.log[0]):  # noqa: F821
+with logs.to_file(snakemake.log[0]):
     by_cond: dict[str, list[str]] = {}
-    for f in snakemake.input:  # noqa: F821
+    for f in snakemake.input:
         by_cond.setdefault(f.split("/")[-3], []).append(f)
-    table = figures.reliability(by_cond, "emotion", snakemake.output.png)  # noqa: F821
-    table.to_csv(snakemake.output.csv, index=False)  # noqa: F821
+    table = figures.reliability(by_cond, "emotion", snakemake.output.png)
+    table.to_csv(snakemake.output.csv, index=False)

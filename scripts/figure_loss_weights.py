@@ -2,7 +2,7 @@
 
 from psymtl import figures, logs
 
-with logs.to_file(snakemake.log[0]):  # noqa: F821
-    w = snakemake.wildcards  # noqa: F821
-    figures.weight_trajectories(snakemake.input, snakemake.output[0],  # noqa: F821
+with logs.to_file(snakemake.log[0]):
+    w = snakemake.wildcards
+    figures.weight_trajectories(snakemake.input, snakemake.output[0],
                                 f"Study {w.study}, {w.condition}: learned loss weights")

@@ -1,7 +1,11 @@
-"""Test metric per condition of one study, with confidence intervals over seeds."""
+"""Test metrics per condition of one study, every seed a point."""
 
 from psymtl import figures, logs, tables
+from psymtl import tasks as T
 
-with logs.to_file(snakemake.log[0]):  # noqa: F821
-    figures.metric_per_condition(tables.collect(snakemake.input),  # noqa: F821
-                                 snakemake.wildcards.study, snakemake.output[0])  # noqa: F821
+with logs.to_file(snakemake.log[0]):
+    T.use(snakemake.params.tasks)
+    runs = [dict(r, metrics=m) for r, m in
+            zip(snakemake.params.runs, snakemake.input, strict=True)]
+    figures.metric_per_condition(tables.collect(runs), snakemake.wildcards.study,
+                                 snakemake.output[0])

@@ -1,9 +1,11 @@
 """Significance and equivalence tests of the comparisons declared in config."""
 
 from psymtl import logs, stats, tables
+from psymtl import tasks as T
 
-with logs.to_file(snakemake.log[0]) as log:  # noqa: F821
-    p, inp, out = snakemake.params, snakemake.input, snakemake.output  # noqa: F821
+with logs.to_file(snakemake.log[0]) as log:
+    p, inp, out = snakemake.params, snakemake.input, snakemake.output
+    T.use(p.tasks)
     runs = [dict(r, metrics=m, predictions=q)
             for r, m, q in zip(p.runs, inp.metrics, inp.predictions, strict=True)]
     table = stats.table(p.comparisons, runs, p.settings)

@@ -1,17 +1,22 @@
 """Train one study condition at one seed."""
 
-from psymtl import experiment, logs
+from pathlib import Path
 
-with logs.to_file(snakemake.log[0]) as log:  # noqa: F821
+from psymtl import experiment, logs
+from psymtl import tasks as T
+
+with logs.to_file(snakemake.log[0]) as log:
+    p = snakemake.params
+    T.use(p.tasks)
     inputs: dict[str, dict[str, str]] = {}
-    for key, path in snakemake.input.items():  # noqa: F821
+    for key, path in snakemake.input.items():
         dataset, kind = key.split("__")
         inputs.setdefault(dataset, {})[kind] = path
-    settings = dict(snakemake.params.settings)  # noqa: F821
+    settings = dict(p.settings)
     if "encoder" in inputs:  # the MLM-adapted encoder built by rule mlm_adapt
         settings["encoder_path"] = inputs.pop("encoder")["dir"]
-    summary = experiment.run(settings, snakemake.params.seed, inputs,  # noqa: F821
-                             snakemake.output.predictions.rsplit("/", 1)[0],  # noqa: F821
-                             threads=snakemake.threads)  # noqa: F821
+    summary = experiment.run(settings, p.seed, inputs,
+                             Path(snakemake.output.predictions).parent,
+                             threads=snakemake.threads)
     log.info("best dev score %.4f at epoch %d; %.1f examples/s", summary["best"],
              summary["best_epoch"], summary["train_examples_per_s"])

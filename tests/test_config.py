@@ -51,3 +51,19 @@ def test_errors_name_the_key(edit, message):
     edit(cfg)
     with pytest.raises(ConfigError, match=message):
         check(cfg, SCHEMA)
+
+
+def test_trainer_settings_have_the_configs_defaults_and_the_schemas_keys():
+    """The run settings are defined once: the typed object's defaults are config.yaml's."""
+    from dataclasses import fields
+
+    from psymtl.trainer import Settings
+
+    root = Path(__file__).resolve().parents[1]
+    training = yaml.safe_load((root / "config.yaml").read_text())["training"]
+    schema = yaml.safe_load((root / "schemas" / "config.schema.yaml").read_text())
+    run_keys = set(schema["$defs"]["run"]["properties"])
+    names = {f.name for f in fields(Settings)} - {"seed"}
+    assert names <= run_keys
+    defaults = Settings()
+    assert {n: getattr(defaults, n) for n in names} == {n: training[n] for n in names}

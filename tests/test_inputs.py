@@ -15,29 +15,29 @@ import pytest
 import yaml
 from conftest import copy_workflow, snakemake
 
-from psymtl import synthetic
+from psymtl import datasets
 
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = (ROOT / "resources" / "dreaddit_columns.txt").read_text().split()
 
 
 def cancer(d: Path) -> Path:
-    synthetic.cancer_csv(d / "cancer.csv", 200, 1)
+    datasets.cancer.write_synthetic(d / "cancer.csv", 200, 1)
     return d / "cancer.csv"
 
 
 def dreaddit(d: Path) -> Path:
-    synthetic.dreaddit_csvs(d, 60, 30, 1, COLUMNS)
+    datasets.dreaddit.write_synthetic(d, 60, 30, 1, COLUMNS)
     return d
 
 
 def pirina(d: Path) -> Path:
-    synthetic.pirina_csvs(d, 20, 1)
+    datasets.pirina.write_synthetic(d, 20, 1)
     return d
 
 
 def fig(d: Path) -> Path:
-    synthetic.fig_loneliness_dirs(d, {"train": 40, "dev": 16, "test": 16}, 1)
+    datasets.fig_loneliness.write_synthetic(d, {"train": 40, "dev": 16, "test": 16}, 1)
     return d
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from psymtl import metrics
+from psymtl.kinds import KINDS
 
 P = np.array([[0.5, 0.5, 0.0]])
 Q = np.array([[0.25, 0.25, 0.5]])
@@ -69,23 +70,23 @@ def test_regression_by_hand():
 
 
 @pytest.mark.parametrize("k", [2, 4])
-def test_single_metric_equals_full_computation(k):
+def test_each_kinds_single_metric_equals_its_full_computation(k):
     rng = np.random.default_rng(k)
     y = rng.integers(0, k, 300)
     y[:3] = 0  # class 0 always present
     p = rng.dirichlet(np.ones(k), 300)
-    full = metrics.compute("classification", y, p)
+    full = KINDS["classification"].metrics(y, p)
     for m in ("accuracy", "precision", "recall", "f1", "f1_weighted", "f1_macro"):
-        assert metrics.single("classification", m, y, p) == pytest.approx(full[m]), m
+        assert KINDS["classification"].metric(m, y, p) == pytest.approx(full[m]), m
     t = rng.dirichlet(np.ones(k), 300)
-    full = metrics.compute("distribution", t, p)
+    full = KINDS["distribution"].metrics(t, p)
     for m in metrics.DISTRIBUTION:
-        assert metrics.single("distribution", m, t, p) == pytest.approx(full[m]), m
+        assert KINDS["distribution"].metric(m, t, p) == pytest.approx(full[m]), m
     onehot = np.eye(2)[rng.integers(0, 2, 50)]
     q = rng.dirichlet(np.ones(2), 50)
-    assert metrics.single("distribution", "f1", onehot, q) == pytest.approx(
-        metrics.compute("distribution", onehot, q)["f1"])
+    assert KINDS["distribution"].metric("f1", onehot, q) == pytest.approx(
+        KINDS["distribution"].metrics(onehot, q)["f1"])
     yr, pr = rng.normal(size=40), rng.normal(size=40)
     for m in ("r2", "mae"):
-        assert metrics.single("regression", m, yr, pr) == pytest.approx(
-            metrics.compute("regression", yr, pr)[m])
+        assert KINDS["regression"].metric(m, yr, pr) == pytest.approx(
+            KINDS["regression"].metrics(yr, pr)[m])

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from psymtl import stats
+from psymtl.kinds import KINDS
 
 SETTINGS = {"alpha": 0.05, "aso_tau": 0.2, "correction": "holm", "family": "study",
             "equivalence_margin": 0.02, "bootstrap": {"samples": 300, "seed": 1},
@@ -61,9 +62,9 @@ def test_bootstrap_identical_and_clearly_different_systems():
     y = rng.integers(0, 2, 200)
     good = [np.eye(2)[np.where(rng.random(200) < 0.9, y, 1 - y)] for _ in range(2)]
     bad = [np.eye(2)[np.where(rng.random(200) < 0.55, y, 1 - y)] for _ in range(2)]
-    same = stats.paired_bootstrap("classification", "f1", y, good, good, 300, 1)
+    same = stats.paired_bootstrap(KINDS["classification"], "f1", y, good, good, 300, 1)
     assert same["diff"] == 0 and same["p_bootstrap"] == 1.0
-    diff = stats.paired_bootstrap("classification", "f1", y, good, bad, 300, 1)
+    diff = stats.paired_bootstrap(KINDS["classification"], "f1", y, good, bad, 300, 1)
     assert diff["diff"] > 0.2 and diff["ci_low"] > 0 and diff["p_bootstrap"] < 0.01
 
 
@@ -94,7 +95,7 @@ def seeded(y, accuracies, seed=0):
         right = rng.random(len(y)) < acc
         p = np.eye(2)[np.where(right, y, 1 - y)] * 0.8 + 0.1
         probs.append(p)
-        scores[s] = stats.metrics.single("classification", "f1", y, p)
+        scores[s] = KINDS["classification"].metric("f1", y, p)
     return probs, scores
 
 
@@ -127,8 +128,8 @@ def test_lower_is_better_compares_ours_and_the_papers_difference_alike():
     y = rng.dirichlet(np.ones(4), 300)
     good = [0.8 * y + 0.2 * rng.dirichlet(np.ones(4), 300) for _ in range(6)]
     bad = [0.3 * y + 0.7 * rng.dirichlet(np.ones(4), 300) for _ in range(6)]
-    score = {s + 1: stats.metrics.single("distribution", "kl", y, p) for s, p in
-             enumerate(good)}, {s + 1: stats.metrics.single("distribution", "kl", y, p)
+    score = {s + 1: KINDS["distribution"].metric("kl", y, p) for s, p in
+             enumerate(good)}, {s + 1: KINDS["distribution"].metric("kl", y, p)
                                 for s, p in enumerate(bad)}
     comp = {"study": "C", "a": "x", "b": "y", "task": "temporal", "metric": "kl",
             "expect": "a_better", "paper": -0.05}

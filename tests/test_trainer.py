@@ -17,10 +17,11 @@ import torch
 
 from psymtl import encoders, models, weighting
 from psymtl.experiment import selector
+from psymtl.kinds import KINDS
 from psymtl.tasks import Task
 from psymtl.trainer import Settings, Split, fit, predict, seed_everything
 
-TASK = Task("y", "classification", "toy", "y", ("neg", "pos"))
+TASK = Task("y", KINDS["classification"], "toy", "y", ("neg", "pos"))
 LAYOUT = {"prefix": [101], "suffix": [102], "pad_id": 0}
 
 

@@ -156,7 +156,7 @@ def test_new_seed_trains_only_that_seed(tiny_run):
 def test_annotation_model_switch_reruns_study_a_only(tiny_run):
     extra = edit(tiny_run, "ann.yaml", {"annotation": {"openai": {"model": "gpt-4.1-mini"}}})
     jobs = planned(tiny_run, extra)
-    assert jobs["annotate"] == {""}
+    assert jobs["annotate"] == {"dataset=cancer"}
     assert {w.split(",")[0] for w in jobs["train"]} == {"study=A"}
     assert len(jobs["train"]) == 16  # every Study A condition and seed
 
@@ -168,3 +168,22 @@ def test_scripts_read_config_only_through_params():
     assert scripts
     for path in scripts:
         assert not re.search(r"snakemake\s*\.\s*config\b", path.read_text()), path
+
+
+@pytest.mark.slow
+def test_reproduction_report_from_collected_runs(tiny_run, tmp_path):
+    """collect copies each run's small outputs; build makes the report from them alone."""
+    from psymtl import reproduction
+
+    root = tmp_path / "runs"
+    written = reproduction.collect(tiny_run / "results", root / "main")
+    assert len(written) == len(list((tiny_run / "results").glob("*/*/seed*/metrics.json")))
+    assert (root / "main" / "B" / "single_task" / "seed1" / "train.tsv").exists()
+    config, paper, notes = reproduction.load_inputs(Path(__file__).resolve().parents[1])
+    notes = {**notes, "gaps": {"C/*/lonely/f1": "EXPLAINED-HERE"}}
+    text = reproduction.build(root, tmp_path / "report.md", config, paper, notes)
+    for part in ("## What ran", "## Study B", "## Study C", "## Significance",
+                 "## Time per stage", "Table 4", "EXPLAINED-HERE"):
+        assert part in text, part
+    assert (tmp_path / "report" / "B_metrics.png").stat().st_size > 5000
+    assert (tmp_path / "report" / "C_hdln_learned_loss_weights.png").stat().st_size > 5000

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from psymtl import metrics
 from psymtl import tasks as T
+from psymtl.datasets.cancer import SUBSCALES
 
 
 def evaluate(predictions: pd.DataFrame) -> dict[str, Any]:
@@ -25,12 +25,10 @@ def evaluate(predictions: pd.DataFrame) -> dict[str, Any]:
             m = part[f"{name}__present"].to_numpy(bool)
             if not m.any():
                 continue
-            y = np.stack(part.loc[m, f"{name}__target"]) if t.kind == "distribution" \
-                else part.loc[m, f"{name}__target"].to_numpy()
-            p = np.stack(part.loc[m, f"{name}__pred"]) if t.kind != "regression" \
-                else part.loc[m, f"{name}__pred"].to_numpy()
-            res_split[name] = metrics.compute(t.kind, y, p)
-        if all(s in res_split for s in T.SUBSCALES):
+            y = t.kind.stack_targets(part.loc[m, f"{name}__target"])
+            p = t.kind.stack_predictions(part.loc[m, f"{name}__pred"])
+            res_split[name] = t.kind.metrics(y, p)
+        if all(s in res_split for s in SUBSCALES):
             res_split["subscales_mean"] = {"f1_weighted": float(np.mean(
-                [res_split[s]["f1_weighted"] for s in T.SUBSCALES]))}
+                [res_split[s]["f1_weighted"] for s in SUBSCALES]))}
     return out

@@ -103,15 +103,14 @@ def selector(select: Mapping[str, str], tasks: list[T.Task], data: Split):
     name = select.get("task", tasks[0].name)
     chosen = selected_tasks(select, tasks)
     pairs = [(t, select.get("metric") if name != "all" and select.get("metric")
-              else metrics.PRIMARY[t.kind]) for t in chosen]
+              else t.kind.primary) for t in chosen]
 
     def score(pred: dict[str, np.ndarray]) -> float:
         vals = []
         for t, metric in pairs:
             m = data.present[t.name]
             sign = -1.0 if metric in metrics.LOWER_IS_BETTER else 1.0
-            vals.append(sign * metrics.single(t.kind, metric, data.targets[t.name][m],
-                                              pred[t.name][m]))
+            vals.append(sign * t.kind.metric(metric, data.targets[t.name][m], pred[t.name][m]))
         return float(np.mean(vals))
     return score
 
@@ -146,7 +145,7 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
         budget = layout["max_length"] - len(layout["prefix"]) - len(layout["suffix"])
         df = augment(df, encoders.load_tokenizer(cond["encoder"]), cond["augment"], budget)
     train, dev, test = (make_split(df, layout, task_list, s) for s in ("train", "dev", "test"))
-    scales = standardise([t for t in task_list if t.kind == "regression"], train, dev, test)
+    scales = standardise([t for t in task_list if t.kind.standardised], train, dev, test)
     log.info("examples: train %d, dev %d, test %d", len(train), len(dev), len(test))
     seed_everything(seed)
     encoder = encoders.load_encoder(cond.get("encoder_path") or cond["encoder"], seed=seed)

@@ -81,10 +81,9 @@ HEADLINE = {"lonely": ("f1",),
 
 
 def headline_metrics(task: str) -> tuple[str, ...]:
-    from psymtl.metrics import PRIMARY
     from psymtl.tasks import get
 
-    return HEADLINE.get(task) or (PRIMARY[get(task).kind],)
+    return HEADLINE.get(task) or (get(task).kind.primary,)
 
 
 def metric_per_condition(long: pd.DataFrame, study: str, out: str | Path) -> None:

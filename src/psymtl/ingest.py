@@ -1,4 +1,6 @@
-"""Ingestion: validate each raw dataset and normalise it to one canonical parquet.
+"""Ingestion: validate each raw dataset and normalise it to one canonical parquet (each
+dataset's own reader lives in its module under ``psymtl.datasets``; the checks they share are
+here).
 
 Canonical columns: ``id`` (str), ``text`` (str), ``source_split`` (official split or None),
 then the dataset's label columns. Rows with empty texts and exact duplicates are dropped and
@@ -11,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,6 @@ import numpy as np
 import pandas as pd
 
 from psymtl.errors import InputError
-from psymtl.labels import (
-    CANCER_EMOTIONS,
-    CANCER_INTENSITY,
-    FIG_CATEGORIES,
-    PIRINA_SETUPS,
-    PIRINA_TEST_LABELS,
-    PIRINA_TRAIN_LABELS,
-)
 
 Report = dict[str, Any]
 
@@ -140,105 +133,6 @@ def finalise(df: pd.DataFrame, report: Report, key: list[str] | None = None) -> 
     return df.drop(columns=["_file", "_line", "_record"], errors="ignore").reset_index(drop=True)
 
 
-def cancer(raw: Path) -> tuple[pd.DataFrame, Report]:
-    path = _single_csv(raw)
-    df = read_csv(path, ["posts", "predicted", "intensity"])
-    rep: Report = {"source": str(path), "rows_read": len(df)}
-    check_values(df, path, "predicted", CANCER_EMOTIONS)
-    expected = df["predicted"].map(CANCER_INTENSITY).astype(str)
-    mism = df["intensity"].str.strip() != expected
-    if mism.any():
-        i = int(np.flatnonzero(mism.to_numpy())[0])
-        raise InputError(path, f"intensity {df['intensity'].iat[i]!r} does not match "
-                         f"predicted={df['predicted'].iat[i]!r} (expected {expected.iat[i]})",
-                         line=int(df["_line"].iat[i]), field="intensity")
-    out = pd.DataFrame({
-        "id": [f"cancer-{i:05d}" for i in range(len(df))], "text": df["posts"],
-        "source_split": None, "emotion": df["predicted"],
-        "intensity": df["intensity"].astype(int), **_origin(path, df),
-    })
-    return finalise(out, rep, key=["text", "emotion"]), rep
-
-
-def dreaddit(raw: Path) -> tuple[pd.DataFrame, Report]:
-    frames, rep = [], {"source": str(raw)}
-    for split in ("train", "test"):
-        path = raw / f"dreaddit-{split}.csv"
-        df = read_csv(path, ["id", "text", "label", "subreddit", "post_id", "confidence"])
-        check_values(df, path, "label", ("0", "1"))
-        rep[f"rows_read_{split}"] = len(df)
-        frames.append(pd.DataFrame({
-            "id": "dreaddit-" + df["id"], "text": df["text"], "source_split": split,
-            "stress": df["label"].astype(int), "subreddit": df["subreddit"],
-            "post_id": df["post_id"], "confidence": numeric(df, path, "confidence"),
-            **_origin(path, df),
-        }))
-    return finalise(pd.concat(frames), rep, key=["text", "stress", "source_split"]), rep
-
-
-def pirina(raw: Path, setup: str = "forums_heldout") -> tuple[pd.DataFrame, Report]:
-    """Depression (1) vs not (0) under one of :data:`PIRINA_SETUPS`: which forum labels of
-    which file are the positive and negative posts, and whether the files' train/test split
-    is kept (else the split stage holds out dev and test). Posts of other forums are dropped
-    and counted (``not_in_setup``)."""
-    if setup not in PIRINA_SETUPS:
-        raise ValueError(f"unknown pirina setup {setup!r}; known: {sorted(PIRINA_SETUPS)}")
-    frames, rep = [], {"source": str(raw), "setup": setup}
-    for split, allowed in (("train", PIRINA_TRAIN_LABELS), ("test", PIRINA_TEST_LABELS)):
-        path = raw / f"{split}.csv"
-        df = read_csv(path, ["label", "text"])
-        check_values(df, path, "label", allowed)
-        rep[f"rows_read_{split}"] = len(df)
-        pos, neg = PIRINA_SETUPS[setup][split]
-        used = df["label"].isin(pos | neg).to_numpy()
-        rep[f"not_in_setup_{split}"] = int((~used).sum())
-        keep = PIRINA_SETUPS[setup]["official_split"]
-        frames.append(pd.DataFrame({
-            "id": [f"pirina-{split}-{i:05d}" for i in range(len(df))], "text": df["text"],
-            "source_split": split if keep else None, "forum_label": df["label"],
-            "depression": df["label"].isin(pos).astype(int), **_origin(path, df),
-        })[used])
-        if split == "train" and not used.any():
-            raise InputError(path, f"no post with a label of setup {setup!r} "
-                             f"({sorted(pos | neg)}); found {sorted(set(df['label']))}",
-                             field="label")
-    return finalise(pd.concat(frames), rep, key=["text", "forum_label", "source_split"]), rep
-
-
-def fig_loneliness(raw: Path) -> tuple[pd.DataFrame, Report]:
-    from datasets import load_from_disk
-
-    frames, rep = [], {"source": str(raw)}
-    for split in ("train", "dev", "test"):
-        folder = raw / f"{split}_set"
-        if not folder.is_dir():
-            raise InputError(raw, f"missing split folder {folder.name}/ (save_to_disk layout "
-                             "with train_set/, dev_set/, test_set/)")
-        df = load_from_disk(str(folder)).to_pandas()
-        missing = [c for c in ("unique_id", "text", *FIG_CATEGORIES) if c not in df.columns]
-        if missing:
-            raise InputError(folder, f"missing column(s) {missing}; found {list(df.columns)}")
-        if df.empty:
-            raise InputError(folder, "has no records")
-        for col, names in FIG_CATEGORIES.items():
-            for uid, votes in zip(df["unique_id"], df[col], strict=True):
-                votes = [int(v) for v in votes] if votes is not None else []
-                if len(votes) != len(names) or min(votes, default=-1) < 0:
-                    raise InputError(folder, f"expected {len(names)} non-negative vote counts "
-                                     f"{list(names)}, got {votes}", record=uid, field=col)
-                if col == "lonely" and sorted(votes) != [0, 1]:
-                    raise InputError(folder, f"expected a one-hot [non-lonely, lonely] vector "
-                                     f"([1, 0] or [0, 1]), got {votes}", record=uid, field=col)
-        rep[f"rows_read_{split}"] = len(df)
-        out = pd.DataFrame({"id": df["unique_id"].astype(str), "text": df["text"],
-                            "source_split": split, "_file": str(folder),
-                            "_record": df["unique_id"].astype(str).to_numpy()})
-        for col in FIG_CATEGORIES:
-            out[col] = [np.asarray(v, dtype=np.int64).tolist() for v in df[col]]
-        frames.append(out)
-    return finalise(pd.concat(frames), rep, key=["text", "source_split", *FIG_CATEGORIES]), rep
-
-
 def _origin(path: Path, df: pd.DataFrame) -> dict[str, Any]:
     """Where each row came from, for the error messages."""
     return {"_file": str(path), "_line": df["_line"].to_numpy()}
@@ -263,17 +157,16 @@ def _single_csv(raw: Path) -> Path:
     return files[0]
 
 
-READERS: dict[str, Callable[[Path], tuple[pd.DataFrame, Report]]] = {
-    "cancer": cancer, "dreaddit": dreaddit, "pirina": pirina, "fig_loneliness": fig_loneliness,
-}
+def ingest(dataset: str, raw: str | Path, kind: str | None = None,
+           origin: str | Path | None = None, **options: Any) -> tuple[pd.DataFrame, Report]:
+    """Read config dataset ``dataset`` (of ``kind``, default its name) from its raw folder;
+    ``options`` go to its reader. Errors name ``origin`` (the file or folder the user
+    configured) instead of the workflow's copy."""
+    from psymtl import datasets
 
-
-def ingest(dataset: str, raw: str | Path, origin: str | Path | None = None,
-           **options: Any) -> tuple[pd.DataFrame, Report]:
-    """Read dataset ``dataset`` from its raw folder; ``options`` go to its reader. Errors name
-    ``origin`` (the file or folder the user configured) instead of the workflow's copy."""
+    reader = datasets.kind(dataset, {"kind": kind or dataset}).read
     try:
-        return READERS[dataset](Path(raw), **options)
+        return reader(Path(raw), **options)
     except InputError as exc:
         if origin is None:
             raise

@@ -1,11 +1,9 @@
-"""Per-example training losses of each task kind."""
+"""How per-example losses become a task's loss term, and the distances between distributions
+(the per-example loss of each task kind lives with the kind, ``psymtl.kinds``)."""
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-
-from psymtl.tasks import Task
 
 EPS = 1e-8
 
@@ -19,16 +17,6 @@ def term(per_example: torch.Tensor, norm: float) -> torch.Tensor:
     return per_example.sum() / norm
 
 
-def loss(task: Task, logits: torch.Tensor, target: torch.Tensor,
-         distance: str = "kl") -> torch.Tensor:
-    """Per-example loss (the caller masks and reduces with :func:`term`)."""
-    if task.kind == "classification":
-        return F.cross_entropy(logits.float(), target.clamp_min(0), reduction="none")
-    if task.kind == "regression":
-        return (logits.float().squeeze(-1) - target) ** 2
-    return distribution_loss(F.log_softmax(logits.float(), dim=-1), target, distance)
-
-
 def distribution_loss(log_q: torch.Tensor, p: torch.Tensor, distance: str) -> torch.Tensor:
     """Distance between target distributions ``p`` and predictions ``exp(log_q)`` per row."""
     if distance == "kl":
@@ -39,9 +27,3 @@ def distribution_loss(log_q: torch.Tensor, p: torch.Tensor, distance: str) -> to
         diff = torch.sqrt(p.clamp_min(0)) - torch.exp(0.5 * log_q)
         return torch.sqrt(0.5 * (diff**2).sum(-1) + EPS)
     raise ValueError(f"unknown distribution distance {distance!r}")
-
-
-def probabilities(task: Task, logits: torch.Tensor) -> torch.Tensor:
-    if task.kind == "regression":
-        return logits.float().squeeze(-1)
-    return torch.softmax(logits.float(), dim=-1)

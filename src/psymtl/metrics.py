@@ -91,34 +91,33 @@ def distribution(p: np.ndarray, q: np.ndarray) -> dict[str, float]:
     return {name: float(fn(p, q).mean()) for name, fn in DISTRIBUTION.items()} | {"n": len(p)}
 
 
-PRIMARY = {"classification": "f1", "regression": "r2", "distribution": "intersection"}
-
-
-def compute(kind: str, target: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    """All metrics of a task kind. Two-class distributions whose targets are one-hot (FIG's
+def distribution_with_decisions(p: np.ndarray, q: np.ndarray) -> dict[str, float]:
+    """Distribution metrics; two-class distributions whose targets are one-hot (FIG's
     lonely / non-lonely) also get the binary classification metrics."""
-    if kind == "classification":
-        return classification(target.astype(int), pred)
-    if kind == "regression":
-        return regression(target, pred)
-    res = distribution(target, pred)
-    if target.shape[-1] == 2 and np.isin(target, (0, 1)).all():
-        res |= classification(target.argmax(-1), pred)
+    res = distribution(p, q)
+    if p.shape[-1] == 2 and np.isin(p, (0, 1)).all():
+        res |= classification(p.argmax(-1), q)
     return res
 
 
-def single(kind: str, metric: str, target: np.ndarray, pred: np.ndarray) -> float:
-    """One metric, computed directly with numpy (for the bootstrap's thousands of calls);
-    equal to ``compute(kind, target, pred)[metric]``."""
-    if kind == "regression":
-        if metric == "mae":
-            return float(np.abs(target - pred).mean())
-        ss = ((target - target.mean()) ** 2).sum()
-        return float(1 - ((target - pred) ** 2).sum() / ss) if ss > 0 else float("nan")
-    if kind == "distribution" and metric in DISTRIBUTION:
+def regression_single(metric: str, target: np.ndarray, pred: np.ndarray) -> float:
+    """R2 or MAE with numpy only (equal to ``regression``)."""
+    if metric == "mae":
+        return float(np.abs(target - pred).mean())
+    ss = ((target - target.mean()) ** 2).sum()
+    return float(1 - ((target - pred) ** 2).sum() / ss) if ss > 0 else float("nan")
+
+
+def distribution_single(metric: str, target: np.ndarray, pred: np.ndarray) -> float:
+    """One metric of ``distribution_with_decisions`` with numpy only."""
+    if metric in DISTRIBUTION:
         return float(DISTRIBUTION[metric](np.asarray(target, float), np.asarray(pred, float))
                      .mean())
-    y = target.argmax(-1) if kind == "distribution" else target.astype(int)
+    return classification_single(metric, target.argmax(-1), pred)
+
+
+def classification_single(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
+    """One metric of ``classification`` from the confusion matrix, with numpy only."""
     k = pred.shape[-1]
     cm = np.bincount(y * k + pred.argmax(-1), minlength=k * k).reshape(k, k)
     tp, support, predicted = np.diag(cm), cm.sum(1), cm.sum(0)

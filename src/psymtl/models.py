@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from psymtl import losses as T
+from psymtl.kinds import Distribution
 from psymtl.tasks import Task
 
 
@@ -63,7 +64,7 @@ class TaskModel(nn.Module):
         for key, t in self.loss_terms():
             m = batch[f"m_{t.name}"]
             if m.any():
-                res[key] = T.term(T.loss(t, out[key][m], batch[f"y_{t.name}"][m], distance),
+                res[key] = T.term(t.kind.loss(out[key][m], batch[f"y_{t.name}"][m], distance),
                                   norm[t.name])
         return res
 
@@ -178,7 +179,7 @@ class HDLN(TaskModel):
 
     def __init__(self, encoder: nn.Module, tasks: Sequence[Task], beta: float = 0.5, **kw):
         super().__init__(encoder, tasks, **kw)
-        if any(t.kind != "distribution" for t in tasks):
+        if not all(isinstance(t.kind, Distribution) for t in tasks):
             raise ValueError("HDLN predicts distributions only")
         self.beta, d = beta, self.d
         self.sizes = [t.n_out for t in tasks]

@@ -139,7 +139,7 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
           "## What ran\n", describe_runs(table).to_markdown(index=False) + "\n",
           notes.get("setup_note", "").strip() + "\n"]
     mine = table[table["setup"] == main]
-    long = tables.collect(mine["metrics"])
+    long = tables.collect(mine.to_dict("records"))
     summary = tables.summarise(long)
     for study in sorted(set(mine["study"])):
         md.append(f"## Study {study}\n")

@@ -86,12 +86,34 @@ def covered(key: str, about: Iterable[str]) -> bool:
 
 
 def check(config: Mapping[str, Any]) -> None:
-    """Every condition's merged settings name its tasks; no comparison is confounded."""
-    missing = [f"studies.{st}.conditions.{c}" for st, s in config["studies"].items()
-               for c in s["conditions"] if not condition(config, st, c).get("tasks")]
-    if missing:
-        raise ConfigError(f"{', '.join(missing)}: no `tasks` (set them on the condition or in "
-                          "the study's `training`)")
+    """What the schema cannot see, before any job runs: the datasets and their tasks, every
+    condition's merged settings naming known tasks, the studies to run, the MLM corpus, and
+    no confounded comparison."""
+    from psymtl import datasets
+
+    try:
+        known = datasets.tasks(config["datasets"])
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(str(exc).strip("'\"")) from None
+    problems = []
+    for st, s in config["studies"].items():
+        for c in s["conditions"]:
+            cond = condition(config, st, c)
+            if not cond.get("tasks"):
+                problems.append(f"studies.{st}.conditions.{c}: no `tasks` (set them on the "
+                                "condition or in the study's `training`)")
+            for t in [*cond.get("tasks", []), *cond.get("pretrain_tasks", [])]:
+                if t not in known:
+                    problems.append(f"studies.{st}.conditions.{c}.tasks: unknown task {t!r}; "
+                                    f"the configured datasets have {sorted(known)}")
+    for st in config.get("run_studies") or []:
+        if st not in config["studies"]:
+            problems.append(f"run_studies: {st!r} is not a study; known: "
+                            f"{sorted(config['studies'])}")
+    if config["mlm"]["dataset"] not in config["datasets"]:
+        problems.append(f"mlm.dataset: {config['mlm']['dataset']!r} is not a configured dataset")
+    if problems:
+        raise ConfigError("\n".join(problems))
     check_comparisons(config)
 
 

@@ -11,7 +11,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from psymtl import synthetic
 from psymtl.checksums import sha256sum
 from psymtl.errors import InputError
 
@@ -71,13 +70,17 @@ def download(url: str, dest: Path, sha256: str | None, retries: int, hint: str =
 
 
 def fetch(dataset: str, source: dict[str, Any], out_dir: str | Path,
-          dreaddit_columns: list[str] | None = None) -> None:
-    """Materialise ``dataset`` in its original file layout under ``out_dir``."""
+          dreaddit_columns: list[str] | None = None, dataset_kind: str | None = None) -> None:
+    """Materialise ``dataset`` (of ``dataset_kind``, default its name) in its original file
+    layout under ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     kind = source["kind"]
     if kind == "synthetic":
-        _synthetic(dataset, source, out, dreaddit_columns)
+        from psymtl import datasets
+
+        datasets.kind(dataset, {"kind": dataset_kind or dataset}).synthetic(
+            out, source, dreaddit_columns)
     elif kind == "path":
         src = Path(source["path"])
         if not src.exists():
@@ -114,20 +117,3 @@ def fetch(dataset: str, source: dict[str, Any], out_dir: str | Path,
 
 def _hint(source: dict[str, Any]) -> str:
     return f" Manual download: {source['manual']}" if source.get("manual") else ""
-
-
-
-def _synthetic(dataset: str, s: dict[str, Any], out: Path,
-               dreaddit_columns: list[str] | None) -> None:
-    if dataset == "cancer":
-        synthetic.cancer_csv(out / "cancer.csv", s["n"], s["seed"])
-    elif dataset == "dreaddit":
-        assert dreaddit_columns, "dreaddit needs its column list"
-        synthetic.dreaddit_csvs(out, s["n_train"], s["n_test"], s["seed"], dreaddit_columns)
-    elif dataset == "pirina":
-        synthetic.pirina_csvs(out, s["n_per_label"], s["seed"])
-    elif dataset == "fig_loneliness":
-        synthetic.fig_loneliness_dirs(
-            out, {"train": s["n_train"], "dev": s["n_dev"], "test": s["n_test"]}, s["seed"])
-    else:
-        raise ValueError(f"no synthetic generator for dataset {dataset!r}")

@@ -14,15 +14,18 @@ from psymtl.errors import InputError
 SPLITS = ("train", "dev", "test")
 
 
-def stratum(df: pd.DataFrame, column: str) -> pd.Series:
-    """A hashable stratification key (argmax for vote-vector columns, 'NA' for missing)."""
+def stratum(df: pd.DataFrame, column: str | None) -> pd.Series:
+    """A hashable stratification key (argmax for vote-vector columns, 'NA' for missing; one
+    stratum for all when ``column`` is None)."""
+    if column is None:
+        return pd.Series("all", index=df.index)
     col = df[column]
     if col.map(lambda v: isinstance(v, list | np.ndarray)).any():
         return col.map(lambda v: str(int(np.argmax(v))))
     return col.astype("string").fillna("NA")
 
 
-def assign(df: pd.DataFrame, stratify: str, seed: int, dev_fraction: float,
+def assign(df: pd.DataFrame, stratify: str | None, seed: int, dev_fraction: float,
            ratios: tuple[float, float, float], name: str = "dataset",
            group: str | None = None) -> pd.DataFrame:
     """Return a frame ``id, split`` for every row of ``df``; rows sharing a ``group`` value
@@ -76,8 +79,3 @@ def check_classes(split: pd.DataFrame, y: pd.Series, name: str, field: str) -> N
         if have and classes - have:
             raise InputError(name, f"class(es) {sorted(classes - have)} missing from the {s} "
                              "split; add data or change the split settings", field=field)
-
-
-STRATIFY = {"cancer": "emotion", "dreaddit": "stress", "pirina": "depression",
-            "fig_loneliness": "lonely"}
-GROUP = {"dreaddit": "post_id"}  # rows of one post never straddle train and dev

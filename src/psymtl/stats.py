@@ -32,6 +32,7 @@ from scipy import stats as sps
 
 from psymtl import metrics
 from psymtl import tasks as T
+from psymtl.kinds import Kind
 
 EXPECT = ("a_better", "b_better", "equivalent", "a_not_better")
 
@@ -111,12 +112,12 @@ def tost_seeds(d: np.ndarray, margin: float) -> float:
     return max(t_one_sided(d, margin, below=True), t_one_sided(d, -margin, below=False))
 
 
-def score(kind: str, metric: str, y: np.ndarray, probs: Sequence[np.ndarray]) -> float:
+def score(kind: Kind, metric: str, y: np.ndarray, probs: Sequence[np.ndarray]) -> float:
     """The metric averaged over seeds' predictions."""
-    return float(np.mean([metrics.single(kind, metric, y, p) for p in probs]))
+    return float(np.mean([kind.metric(metric, y, p) for p in probs]))
 
 
-def paired_bootstrap(kind: str, metric: str, y: np.ndarray, pa: list[np.ndarray],
+def paired_bootstrap(kind: Kind, metric: str, y: np.ndarray, pa: list[np.ndarray],
                      pb: list[np.ndarray], samples: int, seed: int) -> dict[str, Any]:
     """Difference a - b of ``metric`` over resamples of the test posts (``diffs``: the
     resampled differences, for the one-sided tests)."""
@@ -158,16 +159,12 @@ def aligned(frames: dict[str, list[pd.DataFrame]], task: str
     everywhere = set.intersection(*(set(f.index) for f in tested))
     ids = sorted(everywhere)
     dropped = len(set.union(*(set(f.index) for f in tested)) - everywhere)
-    base = tested[0].loc[ids]
-    y = (np.stack(base[f"{task}__target"]) if t.kind == "distribution"
-         else base[f"{task}__target"].to_numpy(float if t.kind == "regression" else int))
+    y = t.kind.stack_targets(tested[0].loc[ids, f"{task}__target"])
     preds, i = {}, 0
     for system, fs in frames.items():
         preds[system] = []
         for _ in fs:
-            col = tested[i].loc[ids, f"{task}__pred"]
-            preds[system].append(col.to_numpy(float) if t.kind == "regression"
-                                 else np.stack(col))
+            preds[system].append(t.kind.stack_predictions(tested[i].loc[ids, f"{task}__pred"]))
             i += 1
     return y, preds, dropped
 
@@ -220,7 +217,7 @@ def compare(comp: dict[str, Any], seed_scores: dict[str, dict[int, float]],
            "sd_b": float(np.std(list(seed_scores[b].values()), ddof=1)) if len(seed_scores[b]) > 1
            else float("nan"),
            "aso_eps_min": eps, "aso_better": a if a_ahead else b, "p_wilcoxon": p_w, **boot,
-           "p_mcnemar": mcnemar(y, p[a], p[b]) if kind == "classification" else float("nan")}
+           "p_mcnemar": mcnemar(y, p[a], p[b]) if kind.decisions else float("nan")}
     row["mean_diff"] = row["mean_a"] - row["mean_b"]
     enough = len(seeds) >= min_seeds["aso"]
     if expect in ("equivalent", "a_not_better"):

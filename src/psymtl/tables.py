@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from psymtl.io import read_json
 
 
-def collect(files: Iterable[str | Path]) -> pd.DataFrame:
-    """Long frame (study, condition, seed, split, task, metric, value) from metrics.json files
-    laid out as ``.../<study>/<condition>/seed<k>/metrics.json``."""
+def collect(runs: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Long frame (study, condition, seed, split, task, metric, value) from each run's
+    ``{study, condition, seed, metrics}`` (the path of its metrics.json)."""
     rows = []
-    for f in files:
-        f = Path(f)
-        study, condition, seed = f.parts[-4], f.parts[-3], int(f.parts[-2].removeprefix("seed"))
-        for split, per_task in read_json(f).items():
+    for r in runs:
+        study, condition, seed = r["study"], r["condition"], int(r["seed"])
+        for split, per_task in read_json(r["metrics"]).items():
             for task, vals in per_task.items():
                 rows += [{"study": study, "condition": condition, "seed": seed, "split": split,
                           "task": task, "metric": k, "value": v}
@@ -120,3 +120,23 @@ def significance_markdown(table: pd.DataFrame, settings: dict) -> str:
         f"# Tests ({settings['correction']}-corrected within {family}, "
         f"alpha = {settings['alpha']}, ASO tau = {settings['aso_tau']})\n\n"
         + table[TEST_COLUMNS].to_markdown(index=False, floatfmt=".4f") + "\n")
+
+
+def write(runs: Iterable[Mapping[str, Any]], paper: dict, out: Mapping[str, str]) -> None:
+    """Every table of the ``tables`` rule: the long metrics, mean +- sd over seeds, and each
+    paper's reported numbers beside ours (``out``: the rule's output paths by name)."""
+    long = collect(runs)
+    long.to_csv(out["long"], index=False)
+    summary = summarise(long)
+    summary.to_csv(out["csv"], index=False)
+    Path(out["md"]).write_text("# Test-set results (mean ± sd over seeds)\n\n"
+                               + headline(summary).to_markdown(index=False) + "\n")
+    studies = sorted(set(summary["study"]))
+    comps = [paper_comparison(summary, paper.get(s, {}), s) for s in studies]
+    comp = pd.concat(comps, ignore_index=True) if comps else pd.DataFrame()
+    comp.to_csv(out["paper_csv"], index=False)
+    comp.to_latex(out["paper_tex"], index=False, float_format="%.3f", na_rep="--")
+    Path(out["paper_md"]).write_text(
+        "# Our results beside the papers' reported values\n\n" + "".join(
+            f"## Study {s}\n\n{paper_markdown(c, paper[s])}\n"
+            for s, c in zip(studies, comps, strict=True) if len(c)))

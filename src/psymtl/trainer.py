@@ -22,7 +22,6 @@ from torch import nn
 from transformers import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
 
 from psymtl import batching
-from psymtl import losses as T
 from psymtl.io import atomic_path
 from psymtl.logs import progress
 from psymtl.tasks import Task
@@ -32,10 +31,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Settings:
-    epochs: int = 3
+    """The trainer's settings of a run. The defaults are config.yaml's `training` values
+    (tests/test_config.py checks that they agree); the config schema names the same keys."""
+
+    epochs: int = 2
     batch_size: int = 16
     eval_batch_size: int = 64
-    lr: float = 5e-5
+    lr: float = 1e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     schedule: str = "linear"
@@ -129,7 +131,7 @@ def predict(model: nn.Module, tasks: Sequence[Task], data: Split, batch_size: in
         with _autocast(device, bf16):
             out = model(**b)
         for t in tasks:
-            chunks.setdefault(t.name, []).append(T.probabilities(t, out[t.name]).cpu().numpy())
+            chunks.setdefault(t.name, []).append(t.kind.probabilities(out[t.name]).cpu().numpy())
         for k, v in out.items():
             if k.startswith("_"):
                 chunks.setdefault(k, []).append(v.float().cpu().numpy())

@@ -48,7 +48,7 @@ class KendallWeights(nn.Module):
         super().__init__()
         self.lr = lr
         self.names = [t.name for t in tasks]
-        self.factor = {t.name: 0.5 if t.kind == "regression" else 1.0 for t in tasks}
+        self.factor = {t.name: t.kind.kendall_factor for t in tasks}
         self.log_var = nn.Parameter(torch.zeros(len(tasks)))
 
     def forward(self, losses: Losses) -> torch.Tensor:

@@ -9,9 +9,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from psymtl.labels import CANCER_EMOTIONS
+from psymtl.datasets.cancer import EMOTIONS as CANCER_EMOTIONS
+from psymtl.datasets.cancer import SUBSCALES
 
-SUBSCALES = ("treatment_burden", "financial_strain", "uncertainty", "unmet_support_needs")
 EMOTION_KEYS = tuple(e.replace(" ", "_") for e in CANCER_EMOTIONS)
 SUM_TOLERANCE = 0.05
 
