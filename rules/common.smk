@@ -25,7 +25,8 @@ def annotated_datasets():
 
 wildcard_constraints:
     study="|".join(STUDIES),
-    condition="[A-Za-z0-9_]+",
+    condition=r"[A-Za-z0-9_]+(~[A-Za-z0-9_.]+=[A-Za-z0-9_.+-]+)?",  # ~: one value of a sweep
+    setting=r"[A-Za-z0-9_.]+",
     seed=r"\d+",
     dataset="|".join(DATASETS),
 
@@ -76,14 +77,39 @@ def condition_datasets(study, condition):
     return sorted({config_tasks()[n].dataset for n in cond["tasks"] + cond.get("pretrain_tasks", [])})
 
 
+@cache
+def study_conditions(study):
+    """The study's conditions, then one per value of its sweeps (`psymtl.settings`)."""
+    return settings.conditions(config, study)
+
+
+def sweeps():
+    """Every sweep of the studies this run makes."""
+    return [sw for study in STUDIES for sw in settings.sweeps(config, study)]
+
+
 def runs():
     """Every (study, condition, seed) this run makes."""
     return [
         (study, cond, seed)
         for study in STUDIES
-        for cond in config["studies"][study]["conditions"]
+        for cond in study_conditions(study)
         for seed in config["seeds"]
     ]
+
+
+def study_runs(study):
+    """The runs of the study's own conditions (a sweep's values have their own figure), in
+    one order whatever the order of the config files' keys."""
+    return sorted((st, c, s) for st, c, s in runs() if st == study and settings.SWEPT not in c)
+
+
+def sweep_of(wildcards):
+    """The sweep a `sweep` job draws."""
+    for sw in sweeps():
+        if (sw["study"], sw["condition"], sw["setting"]) == (wildcards.study, wildcards.condition, wildcards.setting):
+            return sw
+    raise ValueError(f"no sweep {wildcards.setting} in {wildcards.study}/{wildcards.condition}")
 
 
 def run_dir(study, condition, seed):
@@ -98,7 +124,7 @@ def tokenizer_key(spec):
 def encoder_specs():
     specs = {config["training"]["encoder"]}
     for study in STUDIES:
-        specs |= {condition_settings(study, c)["encoder"] for c in config["studies"][study]["conditions"]}
+        specs |= {condition_settings(study, c)["encoder"] for c in study_conditions(study)}
     return {tokenizer_key(s): s for s in specs}
 
 
@@ -157,6 +183,7 @@ def figures():
         f"{RESULTS}/figures/{study}_{cond}_loss_weights.png"
         for study, cond in conditions_where(learns_loss_weights)
     ]
+    out += [f"{RESULTS}/sweeps/{sw['study']}/{sw['condition']}/{sw['setting']}.png" for sw in sweeps()]
     return out
 
 

@@ -99,11 +99,9 @@ rule figure_loss_weights:
 
 rule figure_metrics:
     input:
-        lambda w: [f"{run_dir(*r)}/metrics.json" for r in runs() if r[0] == w.study],
+        lambda w: [f"{run_dir(*r)}/metrics.json" for r in study_runs(w.study)],
     params:
-        runs=lambda w: [
-            {"study": st, "condition": c, "seed": s} for st, c, s in runs() if st == w.study
-        ],
+        runs=lambda w: [{"study": st, "condition": c, "seed": s} for st, c, s in study_runs(w.study)],
         tasks=task_specs(),
     output:
         report(
@@ -142,3 +140,33 @@ rule figure_calibration:
         f"{RESULTS}/logs/figures/A_calibration.log",
     script:
         "../scripts/figure_calibration.py"
+
+
+rule sweep:
+    input:
+        lambda w: [f"{run_dir(w.study, c, s)}/metrics.json" for c in sweep_of(w)["runs"] for s in config["seeds"]],
+    params:
+        sweep=sweep_of,
+        runs=lambda w: [
+            {"study": w.study, "condition": c, "seed": s} for c in sweep_of(w)["runs"] for s in config["seeds"]
+        ],
+        tasks=task_specs(),
+    output:
+        png=report(
+            f"{RESULTS}/sweeps/{{study}}/{{condition}}/{{setting}}.png",
+            caption="../report/sweep.rst",
+            category="Sensitivity",
+            subcategory="Study {study}",
+        ),
+        csv=report(
+            f"{RESULTS}/sweeps/{{study}}/{{condition}}/{{setting}}.csv",
+            caption="../report/sweep_table.rst",
+            category="Sensitivity",
+            subcategory="Study {study}",
+        ),
+    conda:
+        "../envs/psymtl.yaml"
+    log:
+        f"{RESULTS}/logs/sweeps/{{study}}/{{condition}}/{{setting}}.log",
+    script:
+        "../scripts/sweep.py"

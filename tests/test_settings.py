@@ -78,3 +78,33 @@ def test_settings_command_prints_the_merged_settings():
     bad = subprocess.run([sys.executable, "-m", "psymtl", "settings", "B/nope"], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "no condition B/nope" in bad.stderr
+
+
+def test_a_swept_value_is_its_condition_with_one_setting_replaced():
+    config = settings.load(["configs/paper.yaml"], ROOT)
+    (sw,) = [s for s in settings.sweeps(config, "B") if s["condition"] == "double_encoders"]
+    assert sw["setting"] == "weighting.weights.stress" and sw["own"] == 0.01
+    # the configured value is the condition's own runs: never trained twice
+    assert sw["runs"][1] == "double_encoders"
+    assert sw["runs"][3] == "double_encoders~weighting.weights.stress=0.5"
+    base = settings.condition(config, "B", "double_encoders")
+    swept = settings.condition(config, "B", sw["runs"][3])
+    assert settings.differences(base, swept) == {"weighting.weights.stress": (0.01, 0.5)}
+    assert "sweep" not in base  # declaring or extending a sweep leaves the condition's runs
+    names = settings.conditions(config, "B")
+    assert names[:8] == list(config["studies"]["B"]["conditions"]) and len(names) == 12
+    (kinds,) = settings.sweeps(config, "A")
+    assert settings.condition(config, "A", kinds["runs"][1])["weighting"]["kind"] == "fixed"
+    with pytest.raises(ConfigError, match=r"no value '0\.3'"):
+        settings.condition(config, "B", "double_encoders~weighting.weights.stress=0.3")
+
+
+def test_a_sweep_of_an_unknown_setting_stops_naming_it():
+    config = settings.load([], ROOT)
+    bad = settings.merge(config, {"studies": {"B": {"conditions": {"double_encoders": {
+        "sweep": {"weighting.weights.stres": [0.1, 1.0]}}}}}})
+    with pytest.raises(ConfigError, match=r"'weighting\.weights\.stres' is not a setting"):
+        settings.check(bad)
+    bad = settings.merge(config, {"training": {"sweep": {"lr": [0.1, 1.0]}}})
+    with pytest.raises(ConfigError, match=r"training\.sweep: a sweep belongs to one condition"):
+        settings.check(bad)

@@ -187,3 +187,28 @@ def test_reproduction_report_from_collected_runs(tiny_run, tmp_path):
         assert part in text, part
     assert (tmp_path / "report" / "B_metrics.png").stat().st_size > 5000
     assert (tmp_path / "report" / "C_hdln_learned_loss_weights.png").stat().st_size > 5000
+
+
+@pytest.mark.slow
+def test_adding_a_sweep_value_runs_only_that_value(tiny_run):
+    sweep = {"weighting.weights.stress": [0.01, 0.1, 0.5, 1.0]}
+    extra = edit(tiny_run, "sweep.yaml", {"studies": {"B": {"conditions": {"double_encoders": {
+        "sweep": sweep}}}}})
+    jobs = planned(tiny_run, extra)
+    new = "study=B, condition=double_encoders~weighting.weights.stress=0.5"
+    assert jobs["train"] == {f"{new}, seed=1", f"{new}, seed=2"}
+    assert jobs["sweep"] == {"study=B, condition=double_encoders, setting=weighting.weights.stress"}
+    assert set(jobs) == {"train", "evaluate", "tables", "sweep", "all"}
+
+
+@pytest.mark.slow
+def test_sweep_table_and_figure(tiny_run):
+    out = tiny_run / "results" / "sweeps" / "B" / "double_encoders"
+    table = pd.read_csv(out / "weighting.weights.stress.csv")
+    dep = table[(table["task"] == "depression") & (table["metric"] == "f1")]
+    assert dep["value"].tolist() == [0.01, 0.1, 1.0] and (dep["n_seeds"] == 2).all()
+    assert dep["configured"].tolist() == [True, False, False]
+    assert (dep["ci_low"] <= dep["mean"]).all() and (dep["mean"] <= dep["ci_high"]).all()
+    assert (out / "weighting.weights.stress.png").stat().st_size > 5000
+    assert (tiny_run / "results" / "B" / "double_encoders~weighting.weights.stress=0.1"
+            / "seed2" / "metrics.json").exists()

@@ -161,3 +161,53 @@ def reliability(prediction_files: dict[str, list[str]], task: str, out: str | Pa
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return pd.DataFrame(rows)
+
+
+def sensitivity(table: pd.DataFrame, sweep: dict, out: str | Path) -> None:
+    """A sweep: each headline metric of each task against the swept value, mean with its
+    95% t-interval over seeds, every seed a faint point, the configured value marked."""
+    from psymtl.metrics import LOWER_IS_BETTER
+
+    values = list(sweep["values"])
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    if numeric:
+        xs = [float(v) for v in values]
+        log = min(xs) > 0 and max(xs) / min(xs) >= 20
+    else:
+        xs, log = list(range(len(values))), False
+    pos = dict(zip(sweep["runs"], xs, strict=True))
+    tasks = sorted(table["task"].unique(), key=lambda t: (t != "lonely", t))
+    panels = [(t, m) for t in tasks for m in headline_metrics(t)
+              if ((table["task"] == t) & (table["metric"] == m)).any()]
+    cols = min(len(panels), 4) or 1
+    rows = -(-len(panels) // cols) or 1
+    fig, axes = plt.subplots(rows, cols, figsize=(max(3.4 * cols, 5.0), 3.2 * rows),
+                             squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    own_x = pos.get(sweep["condition"])
+    for ax, (task, metric) in zip(axes.flat, panels, strict=False):
+        sel = table[(table["task"] == task) & (table["metric"] == metric)]
+        x = [pos[r] for r in sel["run"]]
+        for xi, seeds in zip(x, sel["seeds"], strict=True):
+            v = [float(s) for s in str(seeds).split()]
+            ax.scatter([xi] * len(v), v, s=9, color="#9aa7c7", zorder=2)
+        err = np.vstack([sel["mean"] - sel["ci_low"], sel["ci_high"] - sel["mean"]])
+        ax.errorbar(x, sel["mean"], yerr=np.nan_to_num(err), color="#1f3b73", marker="o",
+                    ms=4, capsize=3, zorder=3)
+        if own_x is not None:
+            ax.axvline(own_x, color="#c0392b", ls="--", lw=1, zorder=1)
+        if log:
+            ax.set_xscale("log")
+        if not numeric:
+            ax.set_xticks(xs, [str(v) for v in values], rotation=30, ha="right", fontsize=7)
+        arrow = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
+        ax.set_title(f"{task}: {metric} ({arrow})", fontsize=8)
+        ax.set_xlabel(sweep["setting"], fontsize=7)
+    n = int(table["n_seeds"].max()) if len(table) else 0
+    fig.suptitle(f"Study {sweep['study']}, {sweep['condition']}: sensitivity to "
+                 f"{sweep['setting']} (mean, 95% t-interval over n <= {n} seeds; dashed: the "
+                 "configured value)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)

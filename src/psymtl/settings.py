@@ -49,16 +49,76 @@ def load(configfiles: Iterable[str | Path] = (), workdir: str | Path = ".") -> d
     return config
 
 
+SWEPT = "~"  # <condition>~<dotted setting>=<value>: one value of a condition's sweep
+
+
 def condition(config: Mapping[str, Any], study: str, name: str) -> dict[str, Any]:
-    """The complete settings of condition ``name`` of ``study``."""
+    """The complete settings of condition ``name`` of ``study`` (a swept name,
+    ``double_encoders~weighting.weights.stress=0.1``, is its condition with that one
+    setting replaced). ``sweep`` itself is not a setting: declaring or extending a sweep
+    leaves the condition's own runs as they are."""
+    base, _, swept = name.partition(SWEPT)
     try:
         s = config["studies"][study]
-        own = s["conditions"][name]
+        own = dict(s["conditions"][base])
     except KeyError:
         known = [f"{st}/{c}" for st, v in config.get("studies", {}).items()
                  for c in v.get("conditions", {})]
         raise ConfigError(f"no condition {study}/{name}; known: {known}") from None
-    return merge(merge(config["training"], s.get("training", {})), own)
+    sweep = own.pop("sweep", {})
+    out = merge(merge(config["training"], s.get("training", {})), own)
+    if swept:
+        key, _, text = swept.partition("=")
+        values = {value_name(v): v for v in sweep.get(key, [])}
+        if text not in values:
+            raise ConfigError(f"no value {text!r} in studies.{study}.conditions.{base}.sweep"
+                              f".{key}; declared: {list(values)}")
+        set_dotted(out, key, values[text])
+    return out
+
+
+def value_name(value: Any) -> str:
+    """A swept value as it appears in a run directory's name."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def set_dotted(d: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``a.b.c`` in nested mappings, creating levels as needed."""
+    *parents, leaf = key.split(".")
+    for k in parents:
+        d = d.setdefault(k, {})
+    d[leaf] = copy.deepcopy(value)
+
+
+def get_dotted(d: Mapping[str, Any], key: str) -> Any:
+    for k in key.split("."):
+        if not isinstance(d, Mapping) or k not in d:
+            raise KeyError(key)
+        d = d[k]
+    return d
+
+
+def sweeps(config: Mapping[str, Any], study: str) -> list[dict[str, Any]]:
+    """Every sweep declared in ``study``: condition, setting, the values in order, the run
+    name of each value (the condition itself for its own value: never trained twice), and
+    the condition's own value."""
+    out = []
+    for cond, spec in config["studies"][study]["conditions"].items():
+        base = condition(config, study, cond)
+        for key, values in (spec.get("sweep") or {}).items():
+            own = get_dotted(base, key)
+            out.append({"study": study, "condition": cond, "setting": key,
+                        "values": list(values), "own": own,
+                        "runs": [cond if v == own and type(v) is type(own)
+                                 else f"{cond}{SWEPT}{key}={value_name(v)}" for v in values]})
+    return out
+
+
+def conditions(config: Mapping[str, Any], study: str) -> list[str]:
+    """The study's conditions, then one per swept value (each its own run directory)."""
+    own = list(config["studies"][study]["conditions"])
+    extra = [r for sw in sweeps(config, study) for r in sw["runs"] if r not in own]
+    return own + list(dict.fromkeys(extra))
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -95,7 +155,10 @@ def check(config: Mapping[str, Any]) -> None:
         known = datasets.tasks(config["datasets"])
     except (KeyError, ValueError) as exc:
         raise ConfigError(str(exc).strip("'\"")) from None
-    problems = []
+    problems = [f"{where}.sweep: a sweep belongs to one condition" for where, t in
+                [("training", config["training"]), *((f"studies.{st}.training", s.get("training"))
+                                                      for st, s in config["studies"].items())]
+                if t and "sweep" in t]
     for st, s in config["studies"].items():
         for c in s["conditions"]:
             cond = condition(config, st, c)
@@ -106,6 +169,14 @@ def check(config: Mapping[str, Any]) -> None:
                 if t not in known:
                     problems.append(f"studies.{st}.conditions.{c}.tasks: unknown task {t!r}; "
                                     f"the configured datasets have {sorted(known)}")
+            for key, values in (s["conditions"][c].get("sweep") or {}).items():
+                try:
+                    get_dotted(condition(config, st, c), key)
+                except KeyError:
+                    problems.append(f"studies.{st}.conditions.{c}.sweep: {key!r} is not a setting "
+                                    "of that condition (a dotted key of `psymtl settings`)")
+                if len({value_name(v) for v in values}) != len(values):
+                    problems.append(f"studies.{st}.conditions.{c}.sweep.{key}: repeated values")
     for st in config.get("run_studies") or []:
         if st not in config["studies"]:
             problems.append(f"run_studies: {st!r} is not a study; known: "

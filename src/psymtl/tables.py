@@ -140,3 +140,25 @@ def write(runs: Iterable[Mapping[str, Any]], paper: dict, out: Mapping[str, str]
         "# Our results beside the papers' reported values\n\n" + "".join(
             f"## Study {s}\n\n{paper_markdown(c, paper[s])}\n"
             for s, c in zip(studies, comps, strict=True) if len(c)))
+
+
+def sensitivity(long: pd.DataFrame, sweep: Mapping[str, Any]) -> pd.DataFrame:
+    """A sweep's test metrics per value: mean, sd and a 95% t-interval over seeds, one row
+    per value, task and metric; ``configured`` marks the condition's own value."""
+    import numpy as np
+    from scipy import stats
+
+    part = long[long["split"] == "test"]
+    rows = []
+    for value, run in zip(sweep["values"], sweep["runs"], strict=True):
+        for (task, metric), g in part[part["condition"] == run].groupby(["task", "metric"]):
+            v = g["value"].to_numpy(float)
+            n = len(v)
+            sd = float(v.std(ddof=1)) if n > 1 else float("nan")
+            half = float(stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)) if n > 1 else float("nan")
+            rows.append({"setting": sweep["setting"], "value": value, "run": run,
+                         "configured": run == sweep["condition"], "task": task,
+                         "metric": metric, "n_seeds": n, "mean": float(v.mean()), "sd": sd,
+                         "ci_low": float(v.mean()) - half, "ci_high": float(v.mean()) + half,
+                         "seeds": " ".join(f"{x:.4f}" for x in v)})
+    return pd.DataFrame(rows)
