@@ -18,6 +18,7 @@ include: "rules/tokenize.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/predict.smk"
 
 
 # On a cluster these run where Snakemake runs: `fetch` needs the internet, which compute
@@ -25,6 +26,7 @@ include: "rules/report.smk"
 localrules:
     all,
     fetch,
+    predict,
 
 
 rule all:
@@ -33,3 +35,4 @@ rule all:
         rules.tables.output,
         rules.stats.output,
         figures(),
+        [f"{RESULTS}/{st}/{c}/MODEL_CARD.md" for st, c in SAVED],

@@ -16,6 +16,7 @@ RESULTS = "results"
 DATASETS = tuple(config["datasets"])
 STUDIES = tuple(config["run_studies"] or config["studies"])  # the studies this run makes
 NEVER = "(?!x)x"  # a wildcard constraint no value matches
+SAVED = [(st, c) for st, c in settings.saved(config) if st in STUDIES]  # models kept
 
 
 def annotated_datasets():
@@ -197,3 +198,13 @@ def compared_runs():
     systems = {(c["study"], c[k]) for c in comparisons() for k in ("a", "b")}
     return [{"study": st, "condition": c, "seed": seed}
             for st, c in sorted(systems) for seed in config["seeds"]]
+
+
+def posts_to_score(wildcards):
+    """`snakemake predict`: the scored posts of every model in predict.models."""
+    if not config["predict"]["posts"]:
+        raise ValueError(
+            "predict.posts: name the CSV or parquet file of posts (id, text) to score, e.g. "
+            "--configfile mine.yaml with `predict: {posts: my_posts.csv}` (README: scoring your own posts)"
+        )
+    return [f"{RESULTS}/predict/{m}.csv" for m in config["predict"]["models"]]

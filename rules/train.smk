@@ -50,3 +50,19 @@ rule train:
         f"{RESULTS}/logs/train/{{study}}/{{condition}}/seed{{seed}}.log",
     script:
         "../scripts/train.py"
+
+
+# Conditions in `models.save` keep their trained model (psymtl.saved) beside their results.
+if SAVED:
+
+    use rule train as train_saved with:
+        output:
+            predictions=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/predictions.parquet",
+            log=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/train_log.csv",
+            summary=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/train_summary.json",
+            model=directory(f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/model"),
+        wildcard_constraints:
+            study="|".join(sorted({st for st, _ in SAVED})),
+            condition="|".join(sorted({c for _, c in SAVED})),
+
+    ruleorder: train_saved > train

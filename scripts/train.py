@@ -17,6 +17,7 @@ with logs.to_file(snakemake.log[0]) as log:
         settings["encoder_path"] = inputs.pop("encoder")["dir"]
     summary = experiment.run(settings, p.seed, inputs,
                              Path(snakemake.output.predictions).parent,
-                             threads=snakemake.threads)
+                             threads=snakemake.threads,
+                             save_to=snakemake.output.get("model"))
     log.info("best dev score %.4f at epoch %d; %.1f examples/s", summary["best"],
              summary["best_epoch"], summary["train_examples_per_s"])

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -212,3 +213,53 @@ def test_sweep_table_and_figure(tiny_run):
     assert (out / "weighting.weights.stress.png").stat().st_size > 5000
     assert (tiny_run / "results" / "B" / "double_encoders~weighting.weights.stress=0.1"
             / "seed2" / "metrics.json").exists()
+
+
+@pytest.mark.slow
+def test_a_saved_model_scores_its_test_posts_as_training_did(tiny_run):
+    """Reloaded from its Hugging Face layout, a saved run gives the same test predictions."""
+    from psymtl import saved
+
+    res = tiny_run / "results"
+    card = (res / "B" / "double_encoders" / "MODEL_CARD.md").read_text()
+    assert "Not a diagnostic tool" in card and "| depression | f1" in card
+    df = pd.read_parquet(res / "data" / "dreaddit.parquet").merge(
+        pd.read_parquet(res / "splits" / "dreaddit.parquet"), on="id")
+    test = df[df["split"] == "test"][["id", "text"]].reset_index(drop=True)
+    run = res / "B" / "double_encoders" / "seed2"
+    scored, prov = saved.score([run / "model"], test, progress=False)
+    pred = pd.read_parquet(run / "predictions.parquet")
+    pred = pred[(pred["split"] == "test") & pred["stress__present"]]
+    both = scored.merge(pred[["id", "stress__pred"]], on="id", validate="one_to_one")
+    assert len(both) == len(test) > 10
+    np.testing.assert_allclose(both[["stress:no", "stress:yes"]].to_numpy(),
+                               np.stack(both["stress__pred"]), atol=1e-5)
+    assert prov["seeds"] == [2] and prov["settings"]["model"] == "double_encoder"
+
+
+@pytest.mark.slow
+def test_predict_scores_a_users_posts_with_the_seeds_ensemble(tiny_run, tmp_path):
+    from psymtl import saved
+
+    posts = tmp_path / "posts.csv"
+    pd.DataFrame({"id": ["a", "b", "c"], "text": ["I can't sleep and feel hopeless",
+                                                  "great day at the park", "deadline stress"]}
+                 ).to_csv(posts, index=False)
+    extra = edit(tiny_run, "predict.yaml", {"predict": {"posts": str(posts)}})
+    snakemake(tiny_run, "predict", *TINY, extra, "--cores", "2")
+    out = pd.read_csv(tiny_run / "results" / "predict" / "B" / "double_encoders.csv")
+    assert out["id"].tolist() == ["a", "b", "c"]
+    np.testing.assert_allclose(out[["depression:no", "depression:yes"]].sum(axis=1), 1, atol=1e-5)
+    assert set(out["stress"]) <= {"no", "yes"}
+    runs = [tiny_run / "results" / "B" / "double_encoders" / f"seed{s}" / "model" for s in (1, 2)]
+    each = [saved.score([r], saved.read_posts(posts), progress=False)[0] for r in runs]
+    np.testing.assert_allclose(out["depression:yes"],
+                               (each[0]["depression:yes"] + each[1]["depression:yes"]) / 2,
+                               atol=1e-6)
+    prov = json.loads((tiny_run / "results" / "predict" / "B" / "double_encoders.json")
+                      .read_text())
+    assert prov["seeds"] == [1, 2] and prov["input"] == str(posts)
+    posts.write_text("id,text\na,fine\nb,\n")  # an empty text: one line naming file, line, field
+    proc = snakemake(tiny_run, "predict", *TINY, extra, "--cores", "2", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and str(posts) in out and "line 3" in out and "text" in out

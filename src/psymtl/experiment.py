@@ -133,8 +133,9 @@ def predictions_frame(data: Split, tasks: list[T.Task], pred: dict[str, np.ndarr
 
 
 def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]],
-        out_dir: str | Path, threads: int = 1) -> dict:
-    """Train ``cond`` with ``seed``; write predictions, the per-step log and a summary."""
+        out_dir: str | Path, threads: int = 1, save_to: str | Path | None = None) -> dict:
+    """Train ``cond`` with ``seed``; write predictions, the per-step log and a summary, and
+    with ``save_to`` the trained model (``psymtl.saved``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
@@ -175,6 +176,10 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
             data.targets[name] = data.targets[name] * sd + mu
         frames.append(predictions_frame(data, task_list, pred))
     write_parquet(pd.concat(frames, ignore_index=True), out_dir / "predictions.parquet")
+    if save_to:
+        from psymtl import saved
+
+        saved.save(model, task_list, cond, seed, layout, scales, save_to)
     steps = pd.DataFrame(summary.pop("log"))
     steps.to_csv(out_dir / "train_log.csv", index=False)
     summary |= {"settings": {**cond, "seed": seed}, "machine": machine.describe(),

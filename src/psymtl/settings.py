@@ -181,6 +181,7 @@ def check(config: Mapping[str, Any]) -> None:
         if st not in config["studies"]:
             problems.append(f"run_studies: {st!r} is not a study; known: "
                             f"{sorted(config['studies'])}")
+    problems += _check_saved(config)
     if config["mlm"]["dataset"] not in config["datasets"]:
         problems.append(f"mlm.dataset: {config['mlm']['dataset']!r} is not a configured dataset")
     if problems:
@@ -204,3 +205,28 @@ def check_comparisons(config: Mapping[str, Any]) -> None:
         raise ConfigError("confounded comparisons: the two systems differ in more than the "
                           "comparison is about (align the settings, or add the key to "
                           "`about` if the difference is the point):\n" + "\n".join(problems))
+
+
+def saved(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(study, condition) pairs whose trained models are kept (``models.save``)."""
+    return [tuple(x.split("/", 1)) for x in (config.get("models") or {}).get("save", [])]
+
+
+def _check_saved(config: Mapping[str, Any]) -> list[str]:
+    problems = []
+    pairs = saved(config)
+    for st, c in pairs:
+        if c not in config["studies"].get(st, {}).get("conditions", {}):
+            problems.append(f"models.save: no condition {st}/{c}")
+    # the workflow matches saved runs by study and by condition: no other pair may match both
+    studies, conds = {st for st, _ in pairs}, {c for _, c in pairs}
+    for st in studies:
+        for c in conds & set(config["studies"].get(st, {}).get("conditions", {})):
+            if (st, c) not in pairs:
+                problems.append(f"models.save: also save {st}/{c} (a saved study and a saved "
+                                "condition name meet there), or rename that condition")
+    for x in (config.get("predict") or {}).get("models", []):
+        if tuple(x.split("/", 1)) not in pairs:
+            problems.append(f"predict.models: {x} is not in models.save (only saved models "
+                            "can score posts)")
+    return problems

@@ -120,13 +120,16 @@ def pick_device(pref: str = "auto") -> torch.device:
 
 @torch.no_grad()
 def predict(model: nn.Module, tasks: Sequence[Task], data: Split, batch_size: int,
-            device: torch.device, bf16: bool = False) -> dict[str, np.ndarray]:
+            device: torch.device, bf16: bool = False, label: str | None = None
+            ) -> dict[str, np.ndarray]:
     """Per-task probabilities (or values) and any extra outputs, in the order of ``data``;
-    ``bf16``: under bf16 autocast (see :func:`use_bf16`)."""
+    ``bf16``: under bf16 autocast (see :func:`use_bf16`); ``label``: show a progress bar
+    with that label."""
     model.eval()
     chunks: dict[str, list[np.ndarray]] = {}
     order = []
-    for idx in batching.eval_batches(data.lengths, batch_size):
+    batches = batching.eval_batches(data.lengths, batch_size)
+    for idx in (progress(batches, label, unit="batch") if label else batches):
         b = data.batch(idx, device)
         with _autocast(device, bf16):
             out = model(**b)

@@ -1,0 +1,161 @@
+"""Trained models kept for scoring new posts, and the scoring.
+
+A saved run is a folder in the Hugging Face layout: ``encoder/`` (``save_pretrained`` of the
+fine-tuned encoder and its tokenizer), ``heads.safetensors`` (every other weight: heads,
+extra layers, fusion) and ``psymtl.json`` (architecture, tasks with their labels, target
+scales, token layout and the run's complete settings). :func:`score` tokenises posts as the
+training data was tokenised, runs each seed's model on length-sorted batches and averages
+their outputs (the ensemble of the seeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from psymtl import tasks as T
+from psymtl.errors import InputError
+from psymtl.io import read_json, write_json
+
+FORMAT = 1
+
+
+def save(model, tasks: Sequence[T.Task], cond: Mapping[str, Any], seed: int, layout: dict,
+         scales: Mapping[str, tuple[float, float]], out: str | Path) -> None:
+    """Write ``model`` (its best-dev weights) as a saved run into ``out``."""
+    from safetensors.torch import save_file
+
+    from psymtl import encoders
+
+    out = Path(out)
+    (out / "encoder").mkdir(parents=True, exist_ok=True)
+    model.encoder.save_pretrained(out / "encoder")
+    encoders.load_tokenizer(cond["encoder"]).save_pretrained(out / "encoder")
+    heads = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
+             if not k.startswith("encoder.")}
+    save_file(heads, out / "heads.safetensors")
+    write_json({"format": FORMAT, "model": cond["model"],
+                "model_args": cond.get("model_args", {}),
+                "tasks": {t.name: T.spec(t) for t in tasks},
+                "scales": {k: [float(m), float(s)] for k, (m, s) in scales.items()},
+                "layout": layout, "settings": dict(cond), "seed": seed},
+               out / "psymtl.json")
+
+
+def load(folder: str | Path, device=None):
+    """A saved run's model (in eval mode) and its ``psymtl.json``."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModel
+
+    from psymtl import models
+
+    folder = Path(folder)
+    info = read_json(folder / "psymtl.json")
+    tasks = [T.from_spec(s) for s in info["tasks"].values()]
+    model = models.build(info["model"], AutoModel.from_pretrained(folder / "encoder"), tasks,
+                         **info["model_args"])
+    missing, unexpected = model.load_state_dict(load_file(folder / "heads.safetensors"),
+                                                strict=False)
+    missing = [k for k in missing if not k.startswith("encoder.")]
+    if missing or unexpected:
+        raise ValueError(f"{folder}: weights do not fit the model (missing {missing[:3]}, "
+                         f"unexpected {unexpected[:3]})")
+    return model.to(device or torch.device("cpu")).eval(), info
+
+
+def read_posts(path: str | Path) -> pd.DataFrame:
+    """A user's posts (CSV or parquet with ``id`` and ``text``), checked as ingestion checks
+    its files: one error naming the file, the line (parquet: the record's id) and the field."""
+    from psymtl.ingest import read_csv
+
+    path = Path(path)
+    if path.suffix == ".parquet":
+        if not path.is_file():
+            raise InputError(path, "no such file: give the posts to score as a CSV or parquet "
+                             "file with columns id and text")
+        df = pd.read_parquet(path)
+        missing = [c for c in ("id", "text") if c not in df.columns]
+        if missing:
+            raise InputError(path, f"missing column(s) {missing}; found {list(df.columns)}")
+        df = df.assign(id=df["id"].astype(str))
+    else:
+        df = read_csv(path, ["id", "text"])
+
+    def at(i: int) -> dict[str, Any]:
+        return ({"line": int(df["_line"].iat[i])} if "_line" in df
+                else {"record": df["id"].iat[i]})
+
+    empty = df["text"].isna() | (df["text"].astype(str).str.strip() == "")
+    if empty.any():
+        i = int(np.flatnonzero(empty.to_numpy())[0])
+        raise InputError(path, f"empty text ({int(empty.sum())} posts like it): give every "
+                         "post a text", field="text", **at(i))
+    dup = df["id"].duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(path, f"id {df['id'].iat[i]!r} appears twice; ids must be unique",
+                         field="id", **at(i))
+    return df[["id", "text"]].reset_index(drop=True)
+
+
+def score(folders: Sequence[str | Path], posts: pd.DataFrame, batch_tokens: int = 4096,
+          device=None, progress: bool = True) -> tuple[pd.DataFrame, dict]:
+    """Score ``posts`` (``id``, ``text``) with each saved run in ``folders`` and average
+    them: per classification task its class probabilities and the most probable class, per
+    distribution task the predicted distribution, per regression task the value (and its sd
+    across the runs). Also return the provenance (runs, seeds, settings)."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from psymtl import tokens
+    from psymtl.trainer import Split, predict
+
+    device = device or torch.device("cpu")
+    sums: dict[str, list[np.ndarray]] = {}
+    infos = []
+    for folder in folders:
+        model, info = load(folder, device)
+        if info["settings"].get("augment"):
+            raise ValueError(f"{folder}: this model reads annotation tokens "
+                             f"({info['settings']['augment']}) that new posts do not have; "
+                             "score with a condition without `augment`")
+        lay = info["layout"]
+        ids, _ = tokens.tokenize_texts(posts["text"].tolist(),
+                                       AutoTokenizer.from_pretrained(Path(folder) / "encoder"),
+                                       lay["max_length"])
+        data = Split(keys=posts[["id"]], ids=ids, layout=lay, targets={}, present={})
+        task_list = [T.from_spec(s) for s in info["tasks"].values()]
+        with torch.inference_mode():
+            pred = predict(model, task_list, data, batch_tokens // lay["max_length"] or 1,
+                           device, label=f"score (seed {info['seed']})" if progress else None)
+        for name, (mu, sd) in info["scales"].items():
+            pred[name] = pred[name] * sd + mu
+        for t in task_list:
+            sums.setdefault(t.name, []).append(pred[t.name])
+        infos.append(info)
+        del model
+    tasks = {t["name"]: T.from_spec(t) for t in infos[0]["tasks"].values()}
+    out = posts[["id"]].copy()
+    for name, preds in sums.items():
+        t, stack = tasks[name], np.stack(preds)
+        mean = stack.mean(axis=0)
+        if mean.ndim == 1:  # regression: one value per post
+            out[name] = mean
+            out[f"{name}:sd_over_runs"] = stack.std(axis=0) if len(preds) > 1 else np.nan
+            continue
+        labels = t.classes or tuple(str(i) for i in range(mean.shape[1]))
+        for j, label in enumerate(labels):
+            out[f"{name}:{label}"] = mean[:, j]
+        if t.kind.decisions:
+            out[name] = np.asarray(labels, dtype=object)[mean.argmax(axis=1)]
+    first = infos[0]["settings"]
+    provenance = {"runs": [str(f) for f in folders], "seeds": [i["seed"] for i in infos],
+                  "ensemble": "mean of the runs' probabilities / values",
+                  "settings": {k: v for k, v in first.items() if k != "seed"},
+                  "posts": len(posts)}
+    return out, provenance
