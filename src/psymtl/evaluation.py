@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from psymtl import predictions as P
 from psymtl import tasks as T
 from psymtl.datasets.cancer import SUBSCALES
 
@@ -16,17 +17,17 @@ def evaluate(predictions: pd.DataFrame) -> dict[str, Any]:
 
     When all four burden subscales are present, ``subscales_mean`` holds their mean
     weighted F1."""
-    names = [c.removesuffix("__pred") for c in predictions.columns if c.endswith("__pred")]
+    names = P.scored_tasks(predictions)
     out: dict[str, Any] = {}
     for split, part in predictions.groupby("split"):
         res_split = out.setdefault(split, {})
         for name in names:
             t = T.get(name)
-            m = part[f"{name}__present"].to_numpy(bool)
-            if not m.any():
+            rows = P.with_target(part, name)
+            if not len(rows):
                 continue
-            y = t.kind.stack_targets(part.loc[m, f"{name}__target"])
-            p = t.kind.stack_predictions(part.loc[m, f"{name}__pred"])
+            y = t.kind.stack_targets(rows[P.column(name, P.TARGET)])
+            p = t.kind.stack_predictions(rows[P.column(name, P.PRED)])
             res_split[name] = t.kind.metrics(y, p)
         if all(s in res_split for s in SUBSCALES):
             res_split["subscales_mean"] = {"f1_weighted": float(np.mean(

@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from psymtl import encoders, machine, metrics, models, weighting
+from psymtl import predictions as P
 from psymtl import tasks as T
 from psymtl.io import read_json, write_json, write_parquet
 from psymtl.trainer import Settings, Split, fit, predict, seed_everything
@@ -121,11 +122,11 @@ def predictions_frame(data: Split, tasks: list[T.Task], pred: dict[str, np.ndarr
     for t in tasks:
         p = pred[t.name]
         for name in (t.name, *t.peers):  # a peer is scored with this task's predictions
-            if name in data.targets and f"{name}__pred" not in out:
+            if name in data.targets and P.column(name, P.PRED) not in out:
                 y = data.targets[name]
-                out[f"{name}__present"] = data.present[name]
-                out[f"{name}__target"] = list(y) if y.ndim > 1 else y
-                out[f"{name}__pred"] = list(p) if p.ndim > 1 else p
+                out[P.column(name, P.PRESENT)] = data.present[name]
+                out[P.column(name, P.TARGET)] = list(y) if y.ndim > 1 else y
+                out[P.column(name, P.PRED)] = list(p) if p.ndim > 1 else p
     for k, v in pred.items():
         if k.startswith("_"):
             out[k.lstrip("_")] = list(v) if v.ndim > 1 else v

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from psymtl import predictions as P
+
 
 def _seed(path: str | Path) -> str:
     return Path(path).parent.name
@@ -26,9 +28,9 @@ def attention_weights(prediction_files: Iterable[str | Path], out: str | Path) -
         df = df[df["split"] == "test"]
         for col in [c for c in df.columns if c.startswith("alpha_shared_")]:
             task = col.removeprefix("alpha_shared_")
-            own = df[f"{task}__present"].to_numpy(bool)
-            rows.append(pd.DataFrame({"task": task, "label": df.loc[own, f"{task}__target"],
-                                      "alpha_shared": df.loc[own, col], "seed": _seed(f)}))
+            own = P.with_target(df, task)
+            rows.append(pd.DataFrame({"task": task, "label": own[P.column(task, P.TARGET)],
+                                      "alpha_shared": own[col], "seed": _seed(f)}))
     data = pd.concat(rows, ignore_index=True)
     groups = list(data.groupby(["task", "label"]))
     fig, ax = plt.subplots(figsize=(1.6 * len(groups) + 2, 3.5))
@@ -138,10 +140,10 @@ def reliability(prediction_files: dict[str, list[str]], task: str, out: str | Pa
         conf, correct = [], []
         for f in files:
             df = pd.read_parquet(f)
-            df = df[(df["split"] == "test") & df[f"{task}__present"]]
-            p = np.stack(df[f"{task}__pred"])
+            df = P.with_target(df, task, "test")
+            p = np.stack(df[P.column(task, P.PRED)])
             conf.append(p.max(-1))
-            correct.append(p.argmax(-1) == df[f"{task}__target"].to_numpy(int))
+            correct.append(p.argmax(-1) == df[P.column(task, P.TARGET)].to_numpy(int))
         c, k = np.concatenate(conf), np.concatenate(correct)
         which = np.clip(np.digitize(c, edges) - 1, 0, bins - 1)
         acc = np.array([k[which == b].mean() if (which == b).any() else np.nan

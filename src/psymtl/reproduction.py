@@ -108,7 +108,26 @@ def describe_runs(table: pd.DataFrame) -> pd.DataFrame:
                      "device": ", ".join(sorted({s.get("device", "?") for s in summaries})),
                      "bf16": ", ".join(sorted({str(s.get("bf16_autocast", False))
                                                for s in summaries})),
+                     "best at last epoch": f"{sum(_best_at_end(s) for s in summaries)}"
+                                           f"/{len(summaries)}",
                      "machine": "; ".join(sorted(machines))})
+    return pd.DataFrame(rows)
+
+
+def _best_at_end(summary: dict) -> bool:
+    """The run's best dev score came in its last epoch: still improving when it stopped."""
+    return summary.get("best_epoch") == summary.get("epochs_run")
+
+
+def inputs(root: Path, setup: str) -> pd.DataFrame:
+    """Per dataset: posts, median tokens and the share cut at the maximum length."""
+    rows = []
+    for f in sorted((root / setup / "stages").glob("tokens__*__*.json")):
+        info = read_json(f)
+        rows.append({"dataset": f.name.split("__")[1], "tokenizer": info.get("encoder"),
+                     "posts": info["rows"], "median tokens": info["median_tokens"],
+                     "max length": info["max_length"],
+                     "cut at max length": f"{info['truncated'] / max(info['rows'], 1):.0%}"})
     return pd.DataFrame(rows)
 
 
@@ -138,6 +157,9 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
           f"under `{root}`; `collect` adds a finished workflow's runs first, see README).\n",
           "## What ran\n", describe_runs(table).to_markdown(index=False) + "\n",
           notes.get("setup_note", "").strip() + "\n"]
+    cut = inputs(root, main)
+    if len(cut):
+        md += ["### Inputs\n", cut.to_markdown(index=False) + "\n"]
     mine = table[table["setup"] == main]
     long = tables.collect(mine.to_dict("records"))
     summary = tables.summarise(long)

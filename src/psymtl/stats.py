@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from psymtl import metrics
+from psymtl import predictions as P
 from psymtl import tasks as T
 from psymtl.kinds import Kind
 
@@ -154,17 +155,18 @@ def aligned(frames: dict[str, list[pd.DataFrame]], task: str
     """Test targets and every system's per-seed predictions for ``task`` on the posts that
     every run scored (matched by id); also how many posts some run lacked."""
     t = T.get(task)
-    tested = [f[(f["split"] == "test") & f[f"{task}__present"]].set_index("id")
+    tested = [P.with_target(f, task, "test").set_index("id")
               for fs in frames.values() for f in fs]
     everywhere = set.intersection(*(set(f.index) for f in tested))
     ids = sorted(everywhere)
     dropped = len(set.union(*(set(f.index) for f in tested)) - everywhere)
-    y = t.kind.stack_targets(tested[0].loc[ids, f"{task}__target"])
+    y = t.kind.stack_targets(tested[0].loc[ids, P.column(task, P.TARGET)])
     preds, i = {}, 0
     for system, fs in frames.items():
         preds[system] = []
         for _ in fs:
-            preds[system].append(t.kind.stack_predictions(tested[i].loc[ids, f"{task}__pred"]))
+            preds[system].append(t.kind.stack_predictions(
+                tested[i].loc[ids, P.column(task, P.PRED)]))
             i += 1
     return y, preds, dropped
 
