@@ -45,7 +45,8 @@ def test_paper_config_gives_every_study_b_and_c_condition_the_same_pooling():
 
 
 @pytest.mark.parametrize("configfiles", [[], ["configs/paper.yaml"],
-                                         ["configs/shared-data.yaml"]])
+                                         ["configs/shared-data.yaml"],
+                                         ["configs/shared-data.yaml", "configs/reproduction.yaml"]])
 def test_shipped_configs_compare_only_what_they_declare(configfiles):
     config = settings.load(configfiles, ROOT)
     settings.check_comparisons(config)
