@@ -207,4 +207,5 @@ def posts_to_score(wildcards):
             "predict.posts: name the CSV or parquet file of posts (id, text) to score, e.g. "
             "--configfile mine.yaml with `predict: {posts: my_posts.csv}` (README: scoring your own posts)"
         )
-    return [f"{RESULTS}/predict/{m}.csv" for m in config["predict"]["models"]]
+    chosen = config["predict"]["models"] or [f"{st}/{c}" for st, c in SAVED]
+    return [f"{RESULTS}/predict/{m}.csv" for m in chosen]

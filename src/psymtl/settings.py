@@ -65,7 +65,7 @@ def condition(config: Mapping[str, Any], study: str, name: str) -> dict[str, Any
         known = [f"{st}/{c}" for st, v in config.get("studies", {}).items()
                  for c in v.get("conditions", {})]
         raise ConfigError(f"no condition {study}/{name}; known: {known}") from None
-    sweep = own.pop("sweep", {})
+    sweep = own.pop("sweep", None) or {}
     out = merge(merge(config["training"], s.get("training", {})), own)
     if swept:
         key, _, text = swept.partition("=")
@@ -225,7 +225,7 @@ def _check_saved(config: Mapping[str, Any]) -> list[str]:
             if (st, c) not in pairs:
                 problems.append(f"models.save: also save {st}/{c} (a saved study and a saved "
                                 "condition name meet there), or rename that condition")
-    for x in (config.get("predict") or {}).get("models", []):
+    for x in (config.get("predict") or {}).get("models") or []:
         if tuple(x.split("/", 1)) not in pairs:
             problems.append(f"predict.models: {x} is not in models.save (only saved models "
                             "can score posts)")
