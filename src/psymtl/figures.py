@@ -165,6 +165,10 @@ def reliability(prediction_files: dict[str, list[str]], task: str, out: str | Pa
     return pd.DataFrame(rows)
 
 
+UNIT_INTERVAL = {"accuracy", "precision", "recall", "f1", "f1_weighted", "f1_macro",
+                 "cosine", "intersection"}  # metrics bounded by [0, 1]
+
+
 def sensitivity(table: pd.DataFrame, sweep: dict, out: str | Path) -> None:
     """A sweep: each headline metric of each task against the swept value, mean with its
     95% t-interval over seeds, every seed a faint point, the configured value marked."""
@@ -194,7 +198,11 @@ def sensitivity(table: pd.DataFrame, sweep: dict, out: str | Path) -> None:
         for xi, seeds in zip(x, sel["seeds"], strict=True):
             v = [float(s) for s in str(seeds).split()]
             ax.scatter([xi] * len(v), v, s=9, color="#9aa7c7", zorder=2)
-        err = np.vstack([sel["mean"] - sel["ci_low"], sel["ci_high"] - sel["mean"]])
+        lo, hi = sel["ci_low"].to_numpy(), sel["ci_high"].to_numpy()
+        if metric in UNIT_INTERVAL:  # a t-interval over few seeds can leave [0, 1]: clip it
+            lo, hi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
+        err = np.vstack([sel["mean"] - lo, hi - sel["mean"]])
+        ax.ticklabel_format(axis="y", useOffset=False)
         ax.errorbar(x, sel["mean"], yerr=np.nan_to_num(err), color="#1f3b73", marker="o",
                     ms=4, capsize=3, zorder=3)
         if own_x is not None:
@@ -208,8 +216,9 @@ def sensitivity(table: pd.DataFrame, sweep: dict, out: str | Path) -> None:
         ax.set_xlabel(sweep["setting"], fontsize=7)
     n = int(table["n_seeds"].max()) if len(table) else 0
     fig.suptitle(f"Study {sweep['study']}, {sweep['condition']}: sensitivity to "
-                 f"{sweep['setting']} (mean, 95% t-interval over n <= {n} seeds; dashed: the "
-                 "configured value)", fontsize=9)
+                 f"{sweep['setting']}\nmean, 95% t-interval over n <= {n} seeds (clipped to "
+                 "range), seeds as points; dashed: configured value",
+                 fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -160,5 +160,5 @@ def sensitivity(long: pd.DataFrame, sweep: Mapping[str, Any]) -> pd.DataFrame:
                          "configured": run == sweep["condition"], "task": task,
                          "metric": metric, "n_seeds": n, "mean": float(v.mean()), "sd": sd,
                          "ci_low": float(v.mean()) - half, "ci_high": float(v.mean()) + half,
-                         "seeds": " ".join(f"{x:.4f}" for x in v)})
+                         "seeds": " ".join(repr(float(x)) for x in v)})
     return pd.DataFrame(rows)
