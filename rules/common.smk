@@ -84,6 +84,7 @@ def study_conditions(study):
     return settings.conditions(config, study)
 
 
+@cache
 def sweeps():
     """Every sweep of the studies this run makes."""
     return [sw for study in STUDIES for sw in settings.sweeps(config, study)]

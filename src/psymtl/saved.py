@@ -117,7 +117,7 @@ def score(folders: Sequence[str | Path], posts: pd.DataFrame, batch_tokens: int 
 
     device = device or torch.device("cpu")
     sums: dict[str, list[np.ndarray]] = {}
-    infos = []
+    infos, tasks = [], {}
     for folder in folders:
         model, info = load(folder, device)
         if info["settings"].get("augment"):
@@ -130,6 +130,7 @@ def score(folders: Sequence[str | Path], posts: pd.DataFrame, batch_tokens: int 
                                        lay["max_length"])
         data = Split(keys=posts[["id"]], ids=ids, layout=lay, targets={}, present={})
         task_list = [T.from_spec(s) for s in info["tasks"].values()]
+        tasks |= {t.name: t for t in task_list}
         with torch.inference_mode():
             pred = predict(model, task_list, data, batch_tokens // lay["max_length"] or 1,
                            device, label=f"score (seed {info['seed']})" if progress else None)
@@ -139,7 +140,6 @@ def score(folders: Sequence[str | Path], posts: pd.DataFrame, batch_tokens: int 
             sums.setdefault(t.name, []).append(pred[t.name])
         infos.append(info)
         del model
-    tasks = {t["name"]: T.from_spec(t) for t in infos[0]["tasks"].values()}
     out = posts[["id"]].copy()
     for name, preds in sums.items():
         t, stack = tasks[name], np.stack(preds)
