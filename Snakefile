@@ -16,7 +16,6 @@ include: "rules/annotate.smk"
 include: "rules/split.smk"
 include: "rules/tokenize.smk"
 include: "rules/train.smk"
-include: "rules/evaluate.smk"
 include: "rules/report.smk"
 include: "rules/predict.smk"
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the test helpers the benchmarks share
 from llm_server import LLMServer  # noqa: E402
 from workflow_copy import copy_workflow  # noqa: E402
 
-__all__ = ["ROOT", "LLMServer", "copy_workflow", "machine", "median", "row"]
+__all__ = ["ROOT", "LLMServer", "copy_workflow", "machine", "median", "row", "stage_seconds"]
 
 
 def row(benchmark: str, case: str, measure: str, value: float, unit: str,
@@ -35,3 +35,16 @@ def machine() -> dict[str, Any]:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     return describe() | {"commit": commit or None}
+
+
+def stage_seconds(results: Path) -> dict[str, float]:
+    """Sum of the jobs' own wall times per stage, from Snakemake's per-job benchmark files
+    (training split by study)."""
+    import pandas as pd
+
+    out: dict[str, float] = {}
+    for f in sorted((results / "benchmarks").rglob("*.tsv")):
+        parts = f.relative_to(results / "benchmarks").parts
+        stage = f"{parts[0]} {parts[1]}" if parts[0] == "train" else parts[0]
+        out[stage] = out.get(stage, 0.0) + float(pd.read_csv(f, sep="\t")["s"].sum())
+    return out

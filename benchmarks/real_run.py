@@ -14,10 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
-from benchmarks.common import copy_workflow, row
+from benchmarks.common import copy_workflow, row, stage_seconds
 from benchmarks.corpora import REAL_FOLDERS, SHARED
 from psymtl import settings
 from psymtl import tasks as T
@@ -28,17 +27,6 @@ VARIANTS = {"fp32": {}, "cpu_bf16": {"training": {"cpu_bf16": True}}}
 def targets(config: dict) -> list[str]:
     return [f"results/{st}/{c}/seed1/metrics.json" for st in ("B", "C")
             for c in config["studies"][st]["conditions"]]
-
-
-def stage_seconds(results: Path) -> dict[str, float]:
-    """Sum of the jobs' wall times per stage (training split by study)."""
-    out: dict[str, float] = {}
-    for f in sorted((results / "benchmarks").rglob("*.tsv")):
-        rule = f.relative_to(results / "benchmarks").parts[0]
-        stage = f"{rule} {f.relative_to(results / 'benchmarks').parts[1]}" if rule in (
-            "train", "evaluate") else rule
-        out[stage] = out.get(stage, 0.0) + float(pd.read_csv(f, sep="\t")["s"].sum())
-    return out
 
 
 def dev_scores(results: Path, config: dict) -> dict[str, float]:

@@ -35,6 +35,8 @@ def data(n_train: int, n_dev: int, max_length: int, seed: int = 0) -> tuple[Spli
         df, name = corpora.demo("dreaddit"), "demo/dreaddit"
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(df))
+    if n_train + n_dev > len(df):  # a small stand-in corpus: three quarters train, rest dev
+        n_train, n_dev = 3 * len(df) // 4, len(df) - 3 * len(df) // 4
     parts = {"train": df.iloc[order[:n_train]], "dev": df.iloc[order[n_train:n_train + n_dev]]}
     out = []
     for split, part in parts.items():

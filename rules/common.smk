@@ -2,14 +2,11 @@
 from functools import cache
 from pathlib import Path
 
-from snakemake.utils import validate
-
 from psymtl import datasets, encoders, settings, tasks as T
 from psymtl.checksums import tree_digest
 from psymtl.config import check
 
-check(config, Path(workflow.basedir, "schemas", "config.schema.yaml"))  # readable message per key
-validate(config, "../schemas/config.schema.yaml")  # also fills in schema defaults
+check(config, Path(workflow.basedir, "schemas", "config.schema.yaml"))  # message per key; defaults
 settings.check(config)  # datasets, tasks, conditions complete; comparisons not confounded
 
 RESULTS = "results"

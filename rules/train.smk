@@ -1,5 +1,5 @@
 # Masked-LM domain adaptation (a rule of its own; its checkpoint feeds the downstream jobs),
-# then one training job per study, condition and seed.
+# then one training job per study, condition and seed (its predictions and their metrics).
 
 
 rule mlm_adapt:
@@ -33,6 +33,7 @@ rule train:
         unpack(train_inputs),
     output:
         predictions=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/predictions.parquet",
+        metrics=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/metrics.json",
         log=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/train_log.csv",
         summary=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/train_summary.json",
     params:
@@ -58,6 +59,7 @@ if SAVED:
     use rule train as train_saved with:
         output:
             predictions=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/predictions.parquet",
+            metrics=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/metrics.json",
             log=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/train_log.csv",
             summary=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/train_summary.json",
             model=directory(f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/model"),

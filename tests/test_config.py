@@ -67,3 +67,13 @@ def test_trainer_settings_have_the_configs_defaults_and_the_schemas_keys():
     assert names <= run_keys
     defaults = Settings()
     assert {n: getattr(defaults, n) for n in names} == {n: training[n] for n in names}
+
+
+def test_check_fills_in_the_schemas_defaults():
+    """Keys left out get the schema's defaults, nested ones too (the workflow relies on it)."""
+    cfg = copy.deepcopy(default())
+    for key in ("threads_per_job", "models", "predict"):
+        cfg.pop(key)
+    check(cfg, SCHEMA)
+    assert cfg["threads_per_job"] == 1 and cfg["models"] == {"save": []}
+    assert cfg["predict"] == {"posts": None, "models": None, "batch_tokens": 8192}

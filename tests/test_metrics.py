@@ -64,6 +64,30 @@ def test_classification_by_hand():
     assert r["f1"] == pytest.approx(2 / 3)
 
 
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_classification_and_regression_equal_scikit_learn(k):
+    """Our numpy metrics are scikit-learn's (the reference), absent classes included."""
+    from sklearn import metrics as sk
+
+    rng = np.random.default_rng(k)
+    y = rng.integers(0, k - 1 if k > 2 else k, 200)  # with k > 2 the last class never occurs
+    prob = rng.dirichlet(np.ones(k), 200)
+    pred, labels = prob.argmax(-1), np.arange(k)
+    binary = k == 2
+    p, r, f, _ = sk.precision_recall_fscore_support(
+        y, pred, labels=None if binary else labels, average="binary" if binary else "weighted",
+        zero_division=0)
+    ref = {"accuracy": sk.accuracy_score(y, pred), "precision": p, "recall": r, "f1": f,
+           "f1_weighted": sk.f1_score(y, pred, labels=labels, average="weighted",
+                                      zero_division=0),
+           "f1_macro": sk.f1_score(y, pred, labels=labels, average="macro", zero_division=0)}
+    ours = metrics.classification(y, prob)
+    assert {m: ours[m] for m in ref} == pytest.approx(ref)
+    yr, pr = rng.normal(size=50), rng.normal(size=50)
+    assert metrics.regression(yr, pr)["r2"] == pytest.approx(sk.r2_score(yr, pr))
+    assert metrics.regression(yr, pr)["mae"] == pytest.approx(sk.mean_absolute_error(yr, pr))
+
+
 def test_regression_by_hand():
     r = metrics.regression(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
     assert r["mae"] == pytest.approx(1 / 3) and r["r2"] == pytest.approx(1 - 1 / 2)

@@ -57,6 +57,16 @@ def test_learns_a_separable_task(tmp_path):
     assert summary["train_examples_per_s"] > 0
 
 
+def test_no_checkpoint_after_the_last_epoch(tmp_path):
+    """A checkpoint is written only where another epoch follows (it costs four copies of the
+    model on disk); a one-epoch run writes none."""
+    train_once(tmp_path / "one", epochs=1)
+    assert not (tmp_path / "one" / "resume.pt").exists()
+    _, summary, _ = train_once(tmp_path / "two", epochs=2)
+    saved = torch.load(tmp_path / "two" / "resume.pt", weights_only=False)["state"]["epoch"]
+    assert (saved, summary["epochs_run"]) == (1, 2)
+
+
 def test_same_seed_same_numbers(tmp_path):
     _, s1, p1 = train_once(tmp_path / "a", epochs=2)
     _, s2, p2 = train_once(tmp_path / "b", epochs=2)
@@ -118,11 +128,11 @@ def test_sigkilled_training_process_resumes_to_the_same_metrics(tmp_path, caplog
 
 
 def test_checkpoint_of_other_settings_is_not_resumed(tmp_path, caplog):
-    train_once(tmp_path / "a", epochs=1)
+    train_once(tmp_path / "a", epochs=2)  # leaves its epoch-1 checkpoint
     with caplog.at_level(logging.INFO, logger="psymtl.trainer"):
-        _, other, _ = train_once(tmp_path / "a", epochs=2)  # epochs edited: a new run
+        _, other, _ = train_once(tmp_path / "a", epochs=3)  # epochs edited: a new run
     assert "starting over" in caplog.text
-    _, fresh, _ = train_once(tmp_path / "b", epochs=2)
+    _, fresh, _ = train_once(tmp_path / "b", epochs=3)
     assert other["dev_scores"] == fresh["dev_scores"]
 
 

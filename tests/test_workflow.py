@@ -140,8 +140,7 @@ def test_hyperparameter_edit_reruns_exactly_that_condition(tiny_run):
     jobs = planned(tiny_run, extra)
     assert jobs["train"] == {"study=B, condition=transfer, seed=1",
                              "study=B, condition=transfer, seed=2"}
-    assert jobs["evaluate"] == jobs["train"]
-    assert set(jobs) == {"train", "evaluate", "tables", "figure_metrics", "all"}
+    assert set(jobs) == {"train", "tables", "figure_metrics", "all"}
     assert jobs["figure_metrics"] == {"study=B"}
 
 
@@ -199,7 +198,7 @@ def test_adding_a_sweep_value_runs_only_that_value(tiny_run):
     new = "study=B, condition=double_encoders~weighting.weights.stress=0.5"
     assert jobs["train"] == {f"{new}, seed=1", f"{new}, seed=2"}
     assert jobs["sweep"] == {"study=B, condition=double_encoders, setting=weighting.weights.stress"}
-    assert set(jobs) == {"train", "evaluate", "tables", "sweep", "all"}
+    assert set(jobs) == {"train", "tables", "sweep", "all"}
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 
@@ -21,10 +21,25 @@ def _describe(err: ValidationError) -> str:
     return f"{key}: {err.message}"
 
 
+def _fill_defaults(validator, properties, instance, schema):
+    """``properties`` that first sets each missing property to its schema ``default`` (the
+    jsonschema FAQ's recipe, as in ``snakemake.utils.validate``)."""
+    if isinstance(instance, dict):
+        for name, sub in properties.items():
+            if "default" in sub:
+                instance.setdefault(name, sub["default"])
+    yield from Draft202012Validator.VALIDATORS["properties"](validator, properties, instance,
+                                                             schema)
+
+
+_Validator = validators.extend(Draft202012Validator, {"properties": _fill_defaults})
+
+
 def check(config: dict[str, Any], schema_path: str | Path) -> None:
-    """Raise :class:`ConfigError` listing every violation of the schema, one line per key."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    errors = sorted(Draft202012Validator(schema).iter_errors(config),
+    """Fill in the schema's defaults; raise :class:`ConfigError` listing every violation of
+    the schema, one line per key."""
+    schema = yaml.load(Path(schema_path).read_text(), Loader=yaml.CSafeLoader)
+    errors = sorted(_Validator(schema).iter_errors(config),
                     key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         lines = "\n".join(f"  - {_describe(e)}" for e in errors)

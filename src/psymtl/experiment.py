@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from psymtl import encoders, machine, metrics, models, weighting
+from psymtl import encoders, evaluation, machine, metrics, models, weighting
 from psymtl import predictions as P
 from psymtl import tasks as T
 from psymtl.io import read_json, write_json, write_parquet
@@ -135,8 +135,10 @@ def predictions_frame(data: Split, tasks: list[T.Task], pred: dict[str, np.ndarr
 
 def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]],
         out_dir: str | Path, threads: int = 1, save_to: str | Path | None = None) -> dict:
-    """Train ``cond`` with ``seed``; write predictions, the per-step log and a summary, and
-    with ``save_to`` the trained model (``psymtl.saved``)."""
+    """Train ``cond`` with ``seed``; write predictions, their metrics, the per-step log and a
+    summary, and with ``save_to`` the trained model (``psymtl.saved``). The metrics are
+    computed here rather than in a job of their own: on a small machine a second process per
+    run cost more in start-up than the metrics themselves."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
@@ -176,7 +178,9 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
             pred[name] = pred[name] * sd + mu
             data.targets[name] = data.targets[name] * sd + mu
         frames.append(predictions_frame(data, task_list, pred))
-    write_parquet(pd.concat(frames, ignore_index=True), out_dir / "predictions.parquet")
+    predictions = pd.concat(frames, ignore_index=True)
+    write_parquet(predictions, out_dir / "predictions.parquet")
+    write_json(evaluation.evaluate(predictions), out_dir / "metrics.json")
     if save_to:
         from psymtl import saved
 

@@ -13,30 +13,19 @@ import numpy as np
 EPS = 1e-12
 
 
-def classification(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
-    """Accuracy, P/R/F1 (positive class when binary, support-weighted otherwise), macro F1."""
-    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+CLASSIFICATION = ("accuracy", "precision", "recall", "f1", "f1_weighted", "f1_macro")
 
-    pred = prob.argmax(-1)
-    labels = np.arange(prob.shape[-1])
-    binary = prob.shape[-1] == 2
-    p, r, f, _ = precision_recall_fscore_support(
-        y, pred, labels=labels if not binary else None, pos_label=1,
-        average="binary" if binary else "weighted", zero_division=0)
-    return {"accuracy": float(accuracy_score(y, pred)), "precision": float(p),
-            "recall": float(r), "f1": float(f),
-            "f1_weighted": float(f1_score(y, pred, labels=labels, average="weighted",
-                                          zero_division=0)),
-            "f1_macro": float(f1_score(y, pred, labels=labels, average="macro",
-                                       zero_division=0)),
-            "n": len(y)}
+
+def classification(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
+    """Accuracy, P/R/F1 (positive class when binary, support-weighted otherwise), weighted
+    and macro F1, from the confusion matrix (as scikit-learn computes them with
+    ``zero_division=0``; tests/test_metrics.py checks it)."""
+    return _classification(y, prob) | {"n": len(y)}
 
 
 def regression(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    from sklearn.metrics import mean_absolute_error, r2_score
-
-    return {"r2": float(r2_score(y, pred)) if len(y) > 1 else float("nan"),
-            "mae": float(mean_absolute_error(y, pred)), "n": len(y)}
+    """R2 (NaN where fewer than two targets or all targets equal) and MAE."""
+    return {m: regression_single(m, y, pred) for m in ("r2", "mae")} | {"n": len(y)}
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -101,15 +90,17 @@ def distribution_with_decisions(p: np.ndarray, q: np.ndarray) -> dict[str, float
 
 
 def regression_single(metric: str, target: np.ndarray, pred: np.ndarray) -> float:
-    """R2 or MAE with numpy only (equal to ``regression``)."""
+    """R2 or MAE."""
+    target, pred = np.asarray(target, float), np.asarray(pred, float)
     if metric == "mae":
         return float(np.abs(target - pred).mean())
     ss = ((target - target.mean()) ** 2).sum()
-    return float(1 - ((target - pred) ** 2).sum() / ss) if ss > 0 else float("nan")
+    return float(1 - ((target - pred) ** 2).sum() / ss) if len(target) > 1 and ss > 0 \
+        else float("nan")
 
 
 def distribution_single(metric: str, target: np.ndarray, pred: np.ndarray) -> float:
-    """One metric of ``distribution_with_decisions`` with numpy only."""
+    """One metric of ``distribution_with_decisions``."""
     if metric in DISTRIBUTION:
         return float(DISTRIBUTION[metric](np.asarray(target, float), np.asarray(pred, float))
                      .mean())
@@ -117,9 +108,14 @@ def distribution_single(metric: str, target: np.ndarray, pred: np.ndarray) -> fl
 
 
 def classification_single(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
-    """One metric of ``classification`` from the confusion matrix, with numpy only."""
-    k = pred.shape[-1]
-    cm = np.bincount(y * k + pred.argmax(-1), minlength=k * k).reshape(k, k)
+    """One metric of ``classification``."""
+    return _classification(y, pred)[metric]
+
+
+def _classification(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
+    k = prob.shape[-1]
+    y = np.asarray(y, dtype=np.int64)
+    cm = np.bincount(y * k + prob.argmax(-1), minlength=k * k).reshape(k, k)
     tp, support, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
     prec = _ratio(tp.astype(float), predicted.astype(float))
     rec = _ratio(tp.astype(float), support.astype(float))
@@ -132,4 +128,4 @@ def classification_single(metric: str, y: np.ndarray, pred: np.ndarray) -> float
     else:
         values |= {"precision": (prec * support).sum() / n, "recall": (rec * support).sum() / n,
                    "f1": values["f1_weighted"]}
-    return float(values[metric])
+    return {m: float(values[m]) for m in CLASSIFICATION}

@@ -25,6 +25,7 @@ from psymtl.io import read_json
 
 RUN_FILES = ("metrics.json", "predictions.parquet", "train_log.csv", "train_summary.json")
 GAP = 0.03
+FP32 = "fp32"  # the setup of fp32 twins of main runs: same settings and seeds, bf16 autocast off
 
 
 def collect(results: str | Path, into: str | Path) -> list[Path]:
@@ -183,7 +184,8 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
         md.append(f"![Study {study} test metrics]({fig_dir.name}/{png.name})\n")
         md += _study_figures(mine, study, fig_dir)
     md += _significance(mine, config)
-    md += _setups(table, notes)
+    md += _setups(table[table["setup"] != FP32], notes)
+    md += _precision(table, main, notes)
     md.append("## Time per stage\n\n" + notes.get("time_note", "").strip() + "\n")
     for setup in sorted(set(table["setup"])):
         t = stage_times(root, setup)
@@ -252,6 +254,38 @@ def _setups(table: pd.DataFrame, notes: dict) -> list[str]:
     return ["## Study B: which posts are tested on\n",
             notes.get("setups_note", "").strip() + "\n",
             wide.to_markdown(index=False) + "\n"]
+
+
+def precision(table: pd.DataFrame, main: str = "main") -> pd.DataFrame:
+    """Each fp32 twin's dev selection score (``best`` in its train summary) beside the bf16
+    run of the same condition and seed, and the sd of the bf16 runs over their seeds."""
+    rows = []
+    for r in table[table["setup"] == FP32].itertuples():
+        ref = table[(table["setup"] == main) & (table["study"] == r.study)
+                    & (table["condition"] == r.condition)]
+        bf16 = {int(x.seed): read_json(Path(x.dir) / "train_summary.json") for x in
+                ref.itertuples()}
+        twin = read_json(Path(r.dir) / "train_summary.json")
+        if r.seed not in bf16 or twin.get("bf16_autocast") or not bf16[r.seed].get(
+                "bf16_autocast"):
+            continue
+        scores = pd.Series([s["best"] for s in bf16.values()])
+        rows.append({"study": r.study, "condition": r.condition, "seed": r.seed,
+                     "dev fp32": twin["best"], "dev bf16": bf16[r.seed]["best"],
+                     "bf16 - fp32": bf16[r.seed]["best"] - twin["best"],
+                     "bf16 sd over seeds": scores.std(), "seeds": len(scores)})
+    return pd.DataFrame(rows)
+
+
+def _precision(table: pd.DataFrame, main: str, notes: dict) -> list[str]:
+    diff = precision(table, main)
+    if diff.empty:
+        return []
+    gap, sd = diff["bf16 - fp32"].abs().mean(), diff["bf16 sd over seeds"].mean()
+    return ["## bf16 autocast vs fp32 on the CPU\n", notes.get("precision_note", "").strip()
+            + "\n", diff.to_markdown(index=False, floatfmt=".4f") + "\n",
+            f"Mean |bf16 - fp32| of the dev score: {gap:.4f}; mean sd of the bf16 runs over "
+            f"seeds: {sd:.4f} ({len(diff)} runs).\n"]
 
 
 def load_inputs(workdir: str | Path = ".") -> tuple[dict, dict, dict]:

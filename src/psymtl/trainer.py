@@ -258,7 +258,8 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
         else:
             state["bad"] += 1
         state["epoch"] = epoch + 1
-        _checkpoint(ckpt, run_key, state, model, combiner, optim, sched)
+        if state["epoch"] < s.epochs and state["bad"] < s.patience:  # the last epoch needs
+            _checkpoint(ckpt, run_key, state, model, combiner, optim, sched)  # none
 
     if state["best_state"] is not None:
         model.load_state_dict(state["best_state"])

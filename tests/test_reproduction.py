@@ -1,0 +1,35 @@
+"""The real-data report's bf16 vs fp32 table, from run files written here."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from psymtl import reproduction
+
+
+def _run(root, setup, cond, seed, best, bf16):
+    d = root / setup / "B" / cond / f"seed{seed}"
+    d.mkdir(parents=True)
+    (d / "metrics.json").write_text("{}")
+    (d / "train_summary.json").write_text(json.dumps({"best": best, "bf16_autocast": bf16}))
+
+
+def test_fp32_twins_beside_their_bf16_runs(tmp_path):
+    for seed, best in ((1, 0.90), (2, 0.92), (3, 0.94)):
+        _run(tmp_path, "main", "single_task", seed, best, True)
+    _run(tmp_path, "fp32", "single_task", 1, 0.91, False)
+    _run(tmp_path, "fp32", "transfer", 1, 0.80, False)  # no bf16 run of it: left out
+    table = reproduction.precision(reproduction.runs(tmp_path))
+    assert len(table) == 1
+    r = table.iloc[0]
+    assert (r["condition"], r["seed"], r["seeds"]) == ("single_task", 1, 3)
+    assert r["bf16 - fp32"] == pytest.approx(-0.01)
+    assert r["bf16 sd over seeds"] == pytest.approx(0.02)
+
+
+def test_a_twin_that_ran_in_bf16_is_no_fp32_evidence(tmp_path):
+    _run(tmp_path, "main", "single_task", 1, 0.90, True)
+    _run(tmp_path, "fp32", "single_task", 1, 0.90, True)
+    assert reproduction.precision(reproduction.runs(tmp_path)).empty
