@@ -20,7 +20,7 @@ from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
 from benchmarks import corpora
 from benchmarks.common import median, row
-from psymtl import encoders, models, weighting
+from psymtl import batching, encoders, models, weighting
 from psymtl import tasks as T
 from psymtl.trainer import Settings, Split, fit, pick_device, predict, seed_everything
 
@@ -136,6 +136,58 @@ def train_flops(enc: nn.Module, lengths: np.ndarray) -> float:
     return 6 * params * tokens + attention
 
 
+OP_FAMILIES = {"matrix products": ("aten::mm", "aten::addmm", "aten::bmm"),
+               "attention": ("scaled_dot_product",), "GELU": ("gelu",),
+               "layer norm": ("layer_norm",), "fill / copy": ("aten::fill_", "aten::copy_"),
+               "optimizer": ("adamw",)}
+
+
+def where_time_goes(train: Split, s: Settings, steps: int = 12) -> dict[str, float]:
+    """Shares of one training step's time, our loop's calls timed one by one (batch
+    building, forward and loss, backward, gradient clipping, AdamW step), and the shares of
+    the operator families in it (torch.profiler self CPU time)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    m, device = model(s.seed), torch.device("cpu")
+    combiner = weighting.build({"kind": "fixed"}, [TASK])
+    optim = torch.optim.AdamW(m.parameters(), lr=s.lr, fused=True)
+    norm = {TASK.name: float(s.batch_size)}
+    batches = batching.train_batches(train.lengths, train.keys["dataset"].to_numpy(),
+                                     s.batch_size, s.seed, 0)[:steps + 2]
+    phases = dict.fromkeys(("batch", "forward", "backward", "clip", "optimizer"), 0.0)
+
+    def step(idx: np.ndarray, timed: bool) -> None:
+        marks = [time.perf_counter()]
+        b = train.batch(idx, device)
+        marks.append(time.perf_counter())
+        loss = combiner(m.losses(m(**b), b, s.distance, norm))
+        marks.append(time.perf_counter())
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        marks.append(time.perf_counter())
+        nn.utils.clip_grad_norm_(m.parameters(), s.grad_clip)
+        marks.append(time.perf_counter())
+        optim.step()
+        marks.append(time.perf_counter())
+        if timed:
+            for k, a, z in zip(phases, marks, marks[1:], strict=False):
+                phases[k] += z - a
+
+    for idx in batches[:2]:  # warm-up
+        step(idx, False)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for idx in batches[2:]:
+            step(idx, True)
+    total = sum(phases.values())
+    ops = {e.key: e.self_cpu_time_total for e in prof.key_averages()}
+    op_total = sum(ops.values())
+    families = {f: sum(t for k, t in ops.items() if any(p in k for p in pats)) / op_total
+                for f, pats in OP_FAMILIES.items()}
+    return ({f"step: {k}": v / total for k, v in phases.items()}
+            | {f"ops: {k}": v for k, v in families.items()}
+            | {"ops: other": 1 - sum(families.values())})
+
+
 def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,
             max_lengths: tuple[int, ...] = (512, 128), epochs: int = 1,
             threads: int = 2) -> list[dict]:
@@ -170,6 +222,9 @@ def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,
                 fraction_of_limit=len(train) * epochs / t[k] / limit,
                 dev_f1_median=median(r["f1"] for r in v),
                 seconds=[round(r["seconds"], 2) for r in v]))
+        rows.append(row("training throughput", case, "where a step's time goes (shares)",
+                        1.0, "share", **{k: round(v, 3) for k, v in
+                                         where_time_goes(train, s).items()}))
         rows.append(row("training throughput", case, "physical limit: measured fp32 matmul "
                         "peak / encoder FLOPs per example", limit, "ex/s",
                         peak_gflops_fp32=peak, peak_gflops_bf16=peak_gflops(threads,
