@@ -53,12 +53,7 @@ def worker(system: str, n: int, threads: int) -> dict:
 
 def _trainer(data: list[str], out: str) -> float:
     from datasets import Dataset
-    from transformers import (
-        AutoModelForMaskedLM,
-        DataCollatorForLanguageModeling,
-        Trainer,
-        TrainingArguments,
-    )
+    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling, Trainer
 
     from psymtl import encoders
 
@@ -67,23 +62,32 @@ def _trainer(data: list[str], out: str) -> float:
         lambda b: tok(b["text"], truncation=True, max_length=SETTINGS["max_length"]),
         batched=True, remove_columns=["text"])
     model = AutoModelForMaskedLM.from_pretrained(encoders.resolve("minilm"))
-    args = TrainingArguments(
-        output_dir=out, per_device_train_batch_size=SETTINGS["batch_size"],
-        num_train_epochs=SETTINGS["epochs"], learning_rate=SETTINGS["lr"], weight_decay=0.01,
-        warmup_ratio=SETTINGS["warmup_ratio"], lr_scheduler_type="cosine", seed=SETTINGS["seed"],
-        use_cpu=True, save_strategy="no", eval_strategy="no", logging_strategy="no",
-        report_to="none", disable_tqdm=True, dataloader_num_workers=0)
+    args = training_arguments(out)
     collator = DataCollatorForLanguageModeling(tok, mlm_probability=SETTINGS["mask_prob"])
     result = Trainer(model=model, args=args, train_dataset=ds, data_collator=collator).train()
     return float(result.training_loss)
 
 
+def training_arguments(out: str):
+    """The `Trainer` peer's arguments: our settings in its terms, no saving or logging."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=out, per_device_train_batch_size=SETTINGS["batch_size"],
+        num_train_epochs=SETTINGS["epochs"], learning_rate=SETTINGS["lr"], weight_decay=0.01,
+        warmup_steps=SETTINGS["warmup_ratio"], lr_scheduler_type="cosine", seed=SETTINGS["seed"],
+        use_cpu=True, save_strategy="no", eval_strategy="no", logging_strategy="no",
+        report_to="none", disable_tqdm=True, dataloader_num_workers=0)
+
+
 def run(system: str, n: int, threads: int) -> dict:
     code = ("import json, sys; from benchmarks.mlm import worker; "
             f"print('RESULT', json.dumps(worker({system!r}, {n}, {threads})))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, check=True).stdout
-    return json.loads(next(x for x in out.splitlines() if x.startswith("RESULT"))[7:])
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True)
+    if proc.returncode:
+        raise RuntimeError(f"masked-LM run ({system}) failed:\n{proc.stderr[-3000:]}")
+    return json.loads(next(x for x in proc.stdout.splitlines() if x.startswith("RESULT"))[7:])
 
 
 def measure(repeats: int = 3, n: int = 512, threads: int = 1) -> list[dict]:

@@ -35,3 +35,12 @@ def test_suite_command_prints_a_table_and_writes_json(tmp_path):
     demo = [r for r in report["rows"] if r["case"].startswith("demo/")]
     assert len(demo) == 8 and all(r["met"] for r in demo)
     assert any(r["benchmark"].startswith("GPU") for r in report["rows"])
+
+
+def test_the_peers_accept_their_arguments(tmp_path):
+    """The `transformers` peers are built as the benchmarks build them (an API change of
+    `transformers` fails here, not an hour into a benchmark run)."""
+    from benchmarks import mlm
+
+    args = mlm.training_arguments(str(tmp_path))
+    assert args.warmup_steps == mlm.SETTINGS["warmup_ratio"] and args.num_train_epochs == 1
