@@ -40,13 +40,15 @@ def toy_split(n: int, seed: int, name: str) -> Split:
                  present={"y": np.ones(n, dtype=bool)})
 
 
-def train_once(tmp, epochs=3, seed=5, select=None):
+def train_once(tmp, epochs=3, seed=5, select=None, checkpoint_every_s=0.0):
+    """A tiny run; its epochs take milliseconds, so by default every one is checkpointed."""
     train, dev = toy_split(160, 1, "train"), toy_split(60, 2, "dev")
     seed_everything(seed)
     model = models.build("multihead", encoders.load_encoder("tiny-bert", seed), [TASK])
     s = Settings(epochs=epochs, batch_size=16, lr=2e-3, seed=seed, patience=5, device="cpu")
     summary = fit(model, weighting.build({"kind": "fixed"}, [TASK]), [TASK], train, dev, s,
-                  select or selector({"metric": "accuracy"}, [TASK], dev), tmp)
+                  select or selector({"metric": "accuracy"}, [TASK], dev), tmp,
+                  checkpoint_every_s=checkpoint_every_s)
     return model, summary, predict(model, [TASK], dev, 32, torch.device("cpu"))
 
 
@@ -65,6 +67,15 @@ def test_no_checkpoint_after_the_last_epoch(tmp_path):
     _, summary, _ = train_once(tmp_path / "two", epochs=2)
     saved = torch.load(tmp_path / "two" / "resume.pt", weights_only=False)["state"]["epoch"]
     assert (saved, summary["epochs_run"]) == (1, 2)
+
+
+def test_epochs_shorter_than_a_checkpoint_is_worth_are_not_checkpointed(tmp_path):
+    """With the default policy a run whose epochs take milliseconds writes no checkpoint:
+    redoing them costs less than writing the model and optimizer state."""
+    from psymtl.trainer import CHECKPOINT_EVERY_S
+
+    train_once(tmp_path, epochs=3, checkpoint_every_s=CHECKPOINT_EVERY_S)
+    assert not (tmp_path / "resume.pt").exists()
 
 
 def test_same_seed_same_numbers(tmp_path):
@@ -138,8 +149,10 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path, caplog):
 
 def test_early_stopping_keeps_best_dev_state(tmp_path):
     scores = iter([0.5, 0.9, 0.4, 0.3, 0.2])
-    _, summary, _ = train_once(tmp_path, epochs=5, select=lambda p: next(scores))
+    _, summary, p_kept = train_once(tmp_path, epochs=5, select=lambda p: next(scores))
     assert summary["best_epoch"] == 2 and summary["epochs_run"] == 5
+    # the dev predictions fit hands back (epoch 2's) are the kept state's, bit for bit
+    assert np.array_equal(summary["dev_predictions"]["y"], p_kept["y"])
 
 
 def test_cpu_bf16_is_used_only_where_the_cpu_measures_it_fast(monkeypatch, caplog):

@@ -171,9 +171,12 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
                   selector(select, task_list, dev_select), out_dir,
                   identity={**cond, "seed": seed})
     frames = []
+    selected = summary.pop("dev_predictions")  # made by the kept state when fit selected it
     for data in (dev, test):
-        pred = predict(model, task_list, data, settings.eval_batch_size,
-                       next(model.parameters()).device, summary["bf16_autocast"])
+        reuse = data is dev and selected is not None and len(dev_select) == len(dev)
+        pred = selected if reuse else predict(
+            model, task_list, data, settings.eval_batch_size, next(model.parameters()).device,
+            summary["bf16_autocast"])
         for name, (mu, sd) in scales.items():  # back to the original scale
             pred[name] = pred[name] * sd + mu
             data.targets[name] = data.targets[name] * sd + mu

@@ -28,6 +28,12 @@ from psymtl.tasks import Task
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT_EVERY_S = 60.0
+"""An epoch is checkpointed once this much training time has passed since the run's start or
+its last checkpoint: a killed job redoes at most that plus one epoch. A MiniLM checkpoint
+(model, optimizer moments, best state: about 0.4 GB) takes about half a second to write, more
+than redoing the few seconds of a small run's epoch would."""
+
 
 @dataclass
 class Settings:
@@ -181,10 +187,13 @@ def use_bf16(device: torch.device, s: Settings) -> bool:
 
 def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Split,
         dev: Split, s: Settings, select: Callable[[dict[str, np.ndarray]], float],
-        run_dir: str | Path, identity: dict | None = None) -> dict:
-    """Train, keep the best-dev state in ``model``; return a summary with the per-step log.
-    A checkpoint is resumed only by the same run: same ``s``, ``identity`` (the complete
-    settings of the condition), training examples and model shapes."""
+        run_dir: str | Path, identity: dict | None = None,
+        checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> dict:
+    """Train, keep the best-dev state in ``model``; return a summary with the per-step log and
+    ``dev_predictions``, the predictions on ``dev`` of that state (made when it was selected).
+    A checkpoint (see :data:`CHECKPOINT_EVERY_S`) is resumed only by the same run: same
+    ``s``, ``identity`` (the complete settings of the condition), training examples and model
+    shapes."""
     run_dir = Path(run_dir)
     ckpt = run_dir / "resume.pt"
     device = pick_device(s.device)
@@ -208,7 +217,8 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
             else get_linear_schedule_with_warmup)
     sched = make(optim, math.ceil(s.warmup_ratio * total), total)
     state = {"epoch": 0, "best": -math.inf, "best_epoch": -1, "bad": 0, "best_state": None,
-             "log": [], "dev_scores": [], "seconds": 0.0, "tokens": 0, "examples": 0}
+             "best_pred": None, "log": [], "dev_scores": [], "seconds": 0.0, "tokens": 0,
+             "examples": 0}
     run_key = {"settings": asdict(s), "identity": identity,
                "train_ids": train.keys["id"].tolist(),
                "params": {k: tuple(v.shape) for k, v in model.state_dict().items()}}
@@ -220,6 +230,7 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
         else:
             state = resumed
             log.info("resumed from %s at epoch %d", ckpt, state["epoch"])
+    since_checkpoint = 0.0
 
     while state["epoch"] < s.epochs and state["bad"] < s.patience:
         epoch = state["epoch"]
@@ -249,17 +260,21 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
                                  **{f"w_{k}": v for k, v in combiner.weights().items()}})
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}", refresh=False)
         state["seconds"] += time.perf_counter() - t0
-        score = select(predict(model, tasks, dev, s.eval_batch_size, device, bf16))
+        since_checkpoint += time.perf_counter() - t0
+        pred = predict(model, tasks, dev, s.eval_batch_size, device, bf16)
+        score = select(pred)
         state["dev_scores"].append(score)
         log.info("epoch %d: dev score %.4f", epoch + 1, score)
         if score > state["best"]:
-            state.update(best=score, best_epoch=epoch + 1, bad=0,
+            state.update(best=score, best_epoch=epoch + 1, bad=0, best_pred=pred,
                          best_state=_cpu_copy(model.state_dict()))
         else:
             state["bad"] += 1
         state["epoch"] = epoch + 1
-        if state["epoch"] < s.epochs and state["bad"] < s.patience:  # the last epoch needs
-            _checkpoint(ckpt, run_key, state, model, combiner, optim, sched)  # none
+        if (since_checkpoint >= checkpoint_every_s  # the last epoch needs none
+                and state["epoch"] < s.epochs and state["bad"] < s.patience):
+            _checkpoint(ckpt, run_key, state, model, combiner, optim, sched)
+            since_checkpoint = 0.0
 
     if state["best_state"] is not None:
         model.load_state_dict(state["best_state"])
@@ -272,6 +287,7 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
     summary["train_examples_per_s"] = state["examples"] / max(state["seconds"], 1e-9)
     summary["train_tokens_per_s"] = state["tokens"] / max(state["seconds"], 1e-9)
     summary["log"] = state["log"]
+    summary["dev_predictions"] = state.get("best_pred")
     return summary
 
 
