@@ -49,7 +49,8 @@ def train_once(tmp, epochs=3, seed=5, select=None, checkpoint_every_s=0.0):
     summary = fit(model, weighting.build({"kind": "fixed"}, [TASK]), [TASK], train, dev, s,
                   select or selector({"metric": "accuracy"}, [TASK], dev), tmp,
                   checkpoint_every_s=checkpoint_every_s)
-    return model, summary, predict(model, [TASK], dev, 32, torch.device("cpu"))
+    return model, summary, predict(model, [TASK], dev, 32, torch.device("cpu"),
+                                   summary["bf16_autocast"])
 
 
 def test_learns_a_separable_task(tmp_path):
@@ -155,24 +156,25 @@ def test_early_stopping_keeps_best_dev_state(tmp_path):
     assert np.array_equal(summary["dev_predictions"]["y"], p_kept["y"])
 
 
-def test_cpu_bf16_is_used_only_where_the_cpu_measures_it_fast(monkeypatch, caplog):
-    from psymtl import trainer
+def test_cpu_bf16_is_used_only_where_the_cpu_has_native_bf16(monkeypatch, caplog):
+    from psymtl import machine, trainer
 
     cpu = torch.device("cpu")
-    assert not trainer.use_bf16(cpu, Settings())  # off unless asked for
-    monkeypatch.setattr(trainer, "cpu_bf16_speedup", lambda threads: 0.02)  # emulated bf16
-    with caplog.at_level(logging.WARNING):
-        assert not trainer.use_bf16(cpu, Settings(cpu_bf16=True))
-    assert "training in fp32" in caplog.text
-    monkeypatch.setattr(trainer, "cpu_bf16_speedup", lambda threads: 3.0)  # native bf16
-    assert trainer.use_bf16(cpu, Settings(cpu_bf16=True))
-    assert not trainer.use_bf16(cpu, Settings(cpu_bf16=False))
+    assert not trainer.use_bf16(cpu, Settings(cpu_bf16=False))  # fp32 when asked for
+    monkeypatch.setattr(machine, "cpu_flags", lambda: {"avx2", "fma"})  # emulated bf16
+    with caplog.at_level(logging.INFO):
+        assert not trainer.use_bf16(cpu, Settings())
+    assert "fp32" in caplog.text
+    for flag in ("avx512_bf16", "amx_bf16", "bf16"):  # x86 and Arm bf16 units
+        monkeypatch.setattr(machine, "cpu_flags", lambda flag=flag: {"avx2", flag})
+        assert trainer.use_bf16(cpu, Settings())  # the default: on where it is native
+        assert not trainer.use_bf16(cpu, Settings(cpu_bf16=False))
 
 
 def test_cpu_bf16_training_runs_and_is_recorded(tmp_path, monkeypatch):
     from psymtl import trainer
 
-    monkeypatch.setattr(trainer, "cpu_bf16_speedup", lambda threads: 3.0)
+    monkeypatch.setattr(trainer.machine, "cpu_flags", lambda: {"avx512_bf16"})
     train, dev = toy_split(64, 1, "train"), toy_split(32, 2, "dev")
     seed_everything(1)
     model = models.build("multihead", encoders.load_encoder("tiny-bert", 1), [TASK])

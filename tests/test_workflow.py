@@ -234,6 +234,8 @@ def test_a_saved_model_scores_its_test_posts_as_training_did(tiny_run):
     np.testing.assert_allclose(both[["stress:no", "stress:yes"]].to_numpy(),
                                np.stack(both["stress__pred"]), atol=1e-5)
     assert prov["seeds"] == [2] and prov["settings"]["model"] == "double_encoder"
+    ran_bf16 = json.loads((run / "train_summary.json").read_text())["bf16_autocast"]
+    assert prov["bf16_autocast"] == [ran_bf16]  # scored in the precision it ran in
 
 
 @pytest.mark.slow

@@ -187,7 +187,8 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
     if save_to:
         from psymtl import saved
 
-        saved.save(model, task_list, cond, seed, layout, scales, save_to)
+        saved.save(model, task_list, cond, seed, layout, scales, save_to,
+                   bf16=summary["bf16_autocast"])
     steps = pd.DataFrame(summary.pop("log"))
     steps.to_csv(out_dir / "train_log.csv", index=False)
     summary |= {"settings": {**cond, "seed": seed}, "machine": machine.describe(),

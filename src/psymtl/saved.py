@@ -3,13 +3,15 @@
 A saved run is a folder in the Hugging Face layout: ``encoder/`` (``save_pretrained`` of the
 fine-tuned encoder and its tokenizer), ``heads.safetensors`` (every other weight: heads,
 extra layers, fusion) and ``psymtl.json`` (architecture, tasks with their labels, target
-scales, token layout and the run's complete settings). :func:`score` tokenises posts as the
-training data was tokenised, runs each seed's model on length-sorted batches and averages
-their outputs (the ensemble of the seeds).
+scales, token layout, the run's complete settings and whether it ran under bf16 autocast).
+:func:`score` tokenises posts as the training data was tokenised, runs each seed's model on
+length-sorted batches in the run's precision and averages their outputs (the ensemble of the
+seeds).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,11 +24,14 @@ from psymtl.errors import InputError
 from psymtl.io import read_json, write_json
 
 FORMAT = 1
+log = logging.getLogger(__name__)
 
 
 def save(model, tasks: Sequence[T.Task], cond: Mapping[str, Any], seed: int, layout: dict,
-         scales: Mapping[str, tuple[float, float]], out: str | Path) -> None:
-    """Write ``model`` (its best-dev weights) as a saved run into ``out``."""
+         scales: Mapping[str, tuple[float, float]], out: str | Path, bf16: bool = False
+         ) -> None:
+    """Write ``model`` (its best-dev weights) as a saved run into ``out``; ``bf16``: it was
+    trained and evaluated under bf16 autocast (scoring then uses it too)."""
     from safetensors.torch import save_file
 
     from psymtl import encoders
@@ -42,7 +47,7 @@ def save(model, tasks: Sequence[T.Task], cond: Mapping[str, Any], seed: int, lay
                 "model_args": cond.get("model_args", {}),
                 "tasks": {t.name: T.spec(t) for t in tasks},
                 "scales": {k: [float(m), float(s)] for k, (m, s) in scales.items()},
-                "layout": layout, "settings": dict(cond), "seed": seed},
+                "layout": layout, "settings": dict(cond), "seed": seed, "bf16_autocast": bf16},
                out / "psymtl.json")
 
 
@@ -113,7 +118,7 @@ def score(folders: Sequence[str | Path], posts: pd.DataFrame, batch_tokens: int 
     from transformers import AutoTokenizer
 
     from psymtl import tokens
-    from psymtl.trainer import Split, predict
+    from psymtl.trainer import Settings, Split, predict, use_bf16
 
     device = device or torch.device("cpu")
     sums: dict[str, list[np.ndarray]] = {}
@@ -131,9 +136,16 @@ def score(folders: Sequence[str | Path], posts: pd.DataFrame, batch_tokens: int 
         data = Split(keys=posts[["id"]], ids=ids, layout=lay, targets={}, present={})
         task_list = [T.from_spec(s) for s in info["tasks"].values()]
         tasks |= {t.name: t for t in task_list}
+        info["scored_bf16"] = bool(info.get("bf16_autocast")) and use_bf16(
+            device, Settings(bf16=True, cpu_bf16=True))  # as the run predicted its test posts
+        if info.get("bf16_autocast") and not info["scored_bf16"]:
+            log.warning("%s ran under bf16 autocast, which this %s does not run natively: "
+                        "scored in fp32 (outputs differ from the run's own by bf16 rounding)",
+                        folder, device)
         with torch.inference_mode():
             pred = predict(model, task_list, data, batch_tokens // lay["max_length"] or 1,
-                           device, label=f"score (seed {info['seed']})" if progress else None)
+                           device, info["scored_bf16"],
+                           label=f"score (seed {info['seed']})" if progress else None)
         for name, (mu, sd) in info["scales"].items():
             pred[name] = pred[name] * sd + mu
         for t in task_list:
@@ -157,5 +169,5 @@ def score(folders: Sequence[str | Path], posts: pd.DataFrame, batch_tokens: int 
     provenance = {"runs": [str(f) for f in folders], "seeds": [i["seed"] for i in infos],
                   "ensemble": "mean of the runs' probabilities / values",
                   "settings": {k: v for k, v in first.items() if k != "seed"},
-                  "posts": len(posts)}
+                  "bf16_autocast": [i["scored_bf16"] for i in infos], "posts": len(posts)}
     return out, provenance

@@ -5,7 +5,6 @@ killed job resumes from, bf16 autocast on CUDA, deterministic on CPU for a given
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import math
 import os
@@ -21,7 +20,7 @@ import torch
 from torch import nn
 from transformers import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
 
-from psymtl import batching
+from psymtl import batching, machine
 from psymtl.io import atomic_path
 from psymtl.logs import progress
 from psymtl.tasks import Task
@@ -54,7 +53,7 @@ class Settings:
     distance: str = "kl"
     device: str = "auto"
     bf16: bool = True
-    cpu_bf16: bool = False
+    cpu_bf16: bool = True
 
     @classmethod
     def from_dict(cls, d: dict) -> Settings:
@@ -153,35 +152,17 @@ def _autocast(device: torch.device, bf16: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
 
-@functools.cache
-def cpu_bf16_speedup(threads: int) -> float:
-    """Measured: how many times faster this CPU multiplies encoder-sized bf16 matrices than
-    fp32 ones (native bf16 units: about 2-5x; emulated, as on AVX2-only CPUs: about 0.02x)."""
-    a, b = torch.randn(512, 384), torch.randn(384, 1536)
-    times = {}
-    for dtype in (torch.float32, torch.bfloat16):
-        x, y = a.to(dtype), b.to(dtype)
-        x @ y
-        t0 = time.perf_counter()
-        for _ in range(5):
-            x @ y
-        times[dtype] = time.perf_counter() - t0
-    return times[torch.float32] / times[torch.bfloat16]
-
-
 def use_bf16(device: torch.device, s: Settings) -> bool:
-    """bf16 autocast: on CUDA when ``bf16``; on the CPU when ``cpu_bf16`` and this CPU,
-    measured, runs bf16 matrix products at least 1.5x faster than fp32 (never slower)."""
+    """bf16 autocast: on CUDA when ``bf16``; on the CPU when ``cpu_bf16`` and the CPU has
+    native bf16 (:func:`psymtl.machine.native_bf16`; emulated bf16 would be far slower)."""
     if device.type == "cuda":
         return s.bf16
     if not s.cpu_bf16:
         return False
-    speedup = cpu_bf16_speedup(torch.get_num_threads())
-    if speedup < 1.5:
-        log.warning("cpu_bf16: bf16 matrix products run %.2fx fp32 speed on this CPU "
-                    "(measured): training in fp32", speedup)
+    if not machine.native_bf16():
+        log.info("cpu_bf16: this CPU has no native bf16 (its flags): fp32")
         return False
-    log.info("cpu_bf16: bf16 autocast on the CPU (%.1fx fp32 matmul speed, measured)", speedup)
+    log.info("cpu_bf16: bf16 autocast on the CPU (native bf16)")
     return True
 
 
