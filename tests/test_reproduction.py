@@ -33,3 +33,18 @@ def test_a_twin_that_ran_in_bf16_is_no_fp32_evidence(tmp_path):
     _run(tmp_path, "main", "single_task", 1, 0.90, True)
     _run(tmp_path, "fp32", "single_task", 1, 0.90, True)
     assert reproduction.precision(reproduction.runs(tmp_path)).empty
+
+
+def test_the_report_tests_bf16_and_fp32_for_equivalence(tmp_path):
+    """A 'no effect of precision' claim rests on a paired TOST, not on small differences."""
+    from psymtl import stats
+
+    for cond, bf16, fp32 in (("single_task", 0.90, 0.905), ("transfer", 0.80, 0.798),
+                             ("double_encoders", 0.85, 0.851)):
+        _run(tmp_path, "main", cond, 1, bf16, True)
+        _run(tmp_path, "main", cond, 2, bf16 + 0.01, True)
+        _run(tmp_path, "fp32", cond, 1, fp32, False)
+    text = "".join(reproduction._precision(reproduction.runs(tmp_path), "main", {}, 0.02))
+    p = stats.tost_seeds(reproduction.precision(reproduction.runs(tmp_path))[
+        "bf16 - fp32"].to_numpy(), 0.02)
+    assert "TOST" in text and f"p = {p:.4f}" in text and p < 0.05

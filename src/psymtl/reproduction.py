@@ -185,7 +185,7 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
         md += _study_figures(mine, study, fig_dir)
     md += _significance(mine, config)
     md += _setups(table[table["setup"] != FP32], notes)
-    md += _precision(table, main, notes)
+    md += _precision(table, main, notes, config["stats"]["equivalence_margin"])
     md.append("## Time per stage\n\n" + notes.get("time_note", "").strip() + "\n")
     for setup in sorted(set(table["setup"])):
         t = stage_times(root, setup)
@@ -277,15 +277,19 @@ def precision(table: pd.DataFrame, main: str = "main") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _precision(table: pd.DataFrame, main: str, notes: dict) -> list[str]:
+def _precision(table: pd.DataFrame, main: str, notes: dict, margin: float) -> list[str]:
     diff = precision(table, main)
     if diff.empty:
         return []
     gap, sd = diff["bf16 - fp32"].abs().mean(), diff["bf16 sd over seeds"].mean()
+    d = diff["bf16 - fp32"].to_numpy()
+    tost = (f" Paired equivalence test (TOST) of the mean difference, {d.mean():+.4f}, "
+            f"against the margin +/-{margin}: p = {stats.tost_seeds(d, margin):.4f}."
+            if len(d) > 1 else "")
     return ["## bf16 autocast vs fp32 on the CPU\n", notes.get("precision_note", "").strip()
             + "\n", diff.to_markdown(index=False, floatfmt=".4f") + "\n",
             f"Mean |bf16 - fp32| of the dev score: {gap:.4f}; mean sd of the bf16 runs over "
-            f"seeds: {sd:.4f} ({len(diff)} runs).\n"]
+            f"seeds: {sd:.4f} ({len(diff)} runs).{tost}\n"]
 
 
 def load_inputs(workdir: str | Path = ".") -> tuple[dict, dict, dict]:
