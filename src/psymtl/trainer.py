@@ -1,6 +1,7 @@
 """The training loop shared by every model: length-grouped dynamic-padding batches, AdamW with
 warm-up, gradient clipping, best-dev selection with early stopping, epoch checkpoints that a
-killed job resumes from, bf16 autocast on CUDA, deterministic on CPU for a given seed."""
+killed job resumes from, bf16 autocast on CUDA and on CPUs with native bf16, deterministic on
+CPU for a given seed."""
 
 from __future__ import annotations
 
