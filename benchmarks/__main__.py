@@ -17,8 +17,9 @@ from tabulate import tabulate
 from benchmarks.common import ROOT, machine
 
 SUITE = ("trainer", "padding", "inference", "mlm", "annotation", "dag", "default_run",
-         "real_run", "gpu")
-REPEATED = {"trainer", "inference", "mlm", "annotation", "dag"}  # medians of --repeats runs
+         "test_command", "real_run", "gpu")
+REPEATED = {"trainer", "inference", "mlm", "annotation", "dag", "default_run",
+            "test_command"}  # medians of --repeats runs
 
 
 def table(rows: list[dict]) -> str:

@@ -44,3 +44,11 @@ def test_the_peers_accept_their_arguments(tmp_path):
 
     args = mlm.training_arguments(str(tmp_path))
     assert args.warmup_steps == mlm.SETTINGS["warmup_ratio"] and args.num_train_epochs == 1
+
+
+def test_the_test_command_benchmark_times_what_readme_and_ci_run():
+    from benchmarks import test_command
+
+    assert test_command.COMMAND in (ROOT / "README.md").read_text()
+    assert test_command.COMMAND in (ROOT / ".ci" / "run").read_text()
+    assert isinstance(test_command.slurm_up(), bool)

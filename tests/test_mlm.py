@@ -7,14 +7,14 @@ import json
 
 import pytest
 import torch
-from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
+from transformers import DataCollatorForLanguageModeling
 
 from psymtl import encoders, mlm
 
 
 @pytest.mark.parametrize("spec", ["tiny-bert", "tiny-albert"])
 def test_masked_positions_only_loss_equals_the_full_loss(spec):
-    model = encoders.load_encoder(spec, seed=3, auto=AutoModelForMaskedLM).eval()
+    model = encoders.load_masked_lm(spec, seed=3).eval()
     head = mlm.prediction_head(model)
     assert head is not None
     tok = encoders.load_tokenizer(spec)

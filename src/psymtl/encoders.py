@@ -7,11 +7,15 @@ encoders (with MiniLM's tokenizer) meant for tests only.
 
 from __future__ import annotations
 
+import logging
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # torch and transformers load only when a model is built: naming an
-    from transformers import PreTrainedModel  # encoder (the DAG does) stays cheap
+if TYPE_CHECKING:  # torch loads only when a model is built: naming an encoder (the DAG
+    import torch  # does) stays cheap
+
+log = logging.getLogger(__name__)
 
 PACKAGED = "minilm"
 TINY = {
@@ -44,24 +48,43 @@ def load_tokenizer(spec: str):
     return AutoTokenizer.from_pretrained(resolve(spec))
 
 
-def load_encoder(spec: str, seed: int = 0, auto: type | None = None) -> PreTrainedModel:
-    """Pretrained weights for real specs; seeded random weights for the tiny test encoders.
-    ``auto`` picks the model class (default ``AutoModel``; e.g. ``AutoModelForMaskedLM`` for
-    MLM adaptation)."""
-    import torch
-    from transformers import AutoConfig, AutoModel
+def load_encoder(spec: str, seed: int = 0) -> torch.nn.Module:
+    """The encoder of ``spec``: pretrained weights for real specs, seeded random weights for
+    the tiny test encoders. BERT and ALBERT run as :mod:`psymtl.transformer` (no
+    ``transformers`` import: seconds saved per training job); any other architecture, or a
+    hub id not yet downloaded, loads through ``transformers.AutoModel``."""
+    from psymtl import transformer
 
-    auto = auto or AutoModel
     if spec in TINY:
-        kw = dict(TINY[spec])
-        cfg = AutoConfig.for_model(kw.pop("model_type"), vocab_size=_vocab_size(),
-                                   max_position_embeddings=512, **kw)
+        return transformer.random(tiny_config(spec), seed)
+    folder = Path(resolve(spec))
+    if (folder / "config.json").is_file() and transformer.supports(transformer.read_config(folder)):
+        return transformer.load(folder)
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(resolve(spec))
+    if transformer.supports(model.config.to_dict()):
+        return transformer.from_module(model)
+    log.info("%s: a %s encoder, computed by transformers", spec, model.config.model_type)
+    return model
+
+
+def load_masked_lm(spec: str, seed: int = 0):
+    """``spec`` with its masked-LM head, through ``transformers.AutoModelForMaskedLM`` (for
+    masked-LM adaptation); tiny specs get seeded random weights."""
+    import torch
+    from transformers import AutoConfig, AutoModelForMaskedLM
+
+    if spec in TINY:
         torch.manual_seed(seed)
-        return auto.from_config(cfg)
-    return auto.from_pretrained(resolve(spec))
+        kw = tiny_config(spec)
+        return AutoModelForMaskedLM.from_config(AutoConfig.for_model(kw.pop("model_type"), **kw))
+    return AutoModelForMaskedLM.from_pretrained(resolve(spec))
 
 
-def _vocab_size() -> int:
-    from transformers import AutoConfig
+def tiny_config(spec: str) -> dict:
+    """A tiny test encoder's ``config.json`` (MiniLM's vocabulary)."""
+    from psymtl import transformer
 
-    return AutoConfig.from_pretrained(packaged_path()).vocab_size
+    vocab = transformer.read_config(packaged_path())["vocab_size"]
+    return {**TINY[spec], "vocab_size": vocab, "max_position_embeddings": 512}

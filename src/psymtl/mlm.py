@@ -22,16 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from transformers import (
-    AutoModelForMaskedLM,
-    DataCollatorForLanguageModeling,
-    get_cosine_schedule_with_warmup,
-)
+from transformers import DataCollatorForLanguageModeling
 
 from psymtl import batching, encoders, tokens
 from psymtl.io import write_json
 from psymtl.logs import progress
-from psymtl.trainer import pick_device, seed_everything
+from psymtl.trainer import lr_schedule, pick_device, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +75,7 @@ def adapt(texts: list[str], encoder: str, out_dir: str | Path, *, epochs: int, l
     seed_everything(seed)
     dev = pick_device(device)
     tok = encoders.load_tokenizer(encoder)
-    model = encoders.load_encoder(encoder, seed, auto=AutoModelForMaskedLM).to(dev)
+    model = encoders.load_masked_lm(encoder, seed).to(dev)
     head = prediction_head(model) if masked_only else None
     ids, _ = tokens.tokenize_texts(texts, tok, max_length)
     layout = tokens.special_layout(tok)
@@ -88,7 +84,7 @@ def adapt(texts: list[str], encoder: str, out_dir: str | Path, *, epochs: int, l
                                                return_tensors="pt")
     steps = epochs * math.ceil(len(ids) / batch_size)
     optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, fused=True)
-    sched = get_cosine_schedule_with_warmup(optim, math.ceil(warmup_ratio * steps), steps)
+    sched = lr_schedule(optim, "cosine", math.ceil(warmup_ratio * steps), steps)
     history, t0 = [], time.perf_counter()
     model.train()
     for epoch in range(epochs):

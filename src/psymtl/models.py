@@ -16,6 +16,7 @@ from torch import nn
 from psymtl import losses as T
 from psymtl.kinds import Distribution
 from psymtl.tasks import Task
+from psymtl.transformer import additive_mask
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
@@ -152,12 +153,6 @@ def _full(x: torch.Tensor, rows: slice | torch.Tensor, n: int) -> torch.Tensor:
     full = x.new_zeros((n, *x.shape[1:]))
     full[rows] = x
     return full
-
-
-def additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """[B, L] 0/1 mask -> [B, 1, 1, L] additive attention mask for a transformer layer."""
-    ext = torch.zeros(mask.shape[0], 1, 1, mask.shape[1], dtype=dtype, device=mask.device)
-    return ext.masked_fill(mask[:, None, None, :] == 0, torch.finfo(dtype).min)
 
 
 def _run_layer(layer: nn.Module, hidden: torch.Tensor, ext_mask: torch.Tensor) -> torch.Tensor:

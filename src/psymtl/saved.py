@@ -55,14 +55,13 @@ def load(folder: str | Path, device=None):
     """A saved run's model (in eval mode) and its ``psymtl.json``."""
     import torch
     from safetensors.torch import load_file
-    from transformers import AutoModel
 
-    from psymtl import models
+    from psymtl import encoders, models
 
     folder = Path(folder)
     info = read_json(folder / "psymtl.json")
     tasks = [T.from_spec(s) for s in info["tasks"].values()]
-    model = models.build(info["model"], AutoModel.from_pretrained(folder / "encoder"), tasks,
+    model = models.build(info["model"], encoders.load_encoder(str(folder / "encoder")), tasks,
                          **info["model_args"])
     missing, unexpected = model.load_state_dict(load_file(folder / "heads.safetensors"),
                                                 strict=False)

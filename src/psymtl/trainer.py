@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from transformers import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
 
 from psymtl import batching, machine
 from psymtl.io import atomic_path
@@ -195,9 +194,7 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
                                                  s.mixing))
     total = steps_per_epoch * s.epochs
     norm = loss_normalisers(train, tasks, steps_per_epoch)
-    make = (get_cosine_schedule_with_warmup if s.schedule == "cosine"
-            else get_linear_schedule_with_warmup)
-    sched = make(optim, math.ceil(s.warmup_ratio * total), total)
+    sched = lr_schedule(optim, s.schedule, math.ceil(s.warmup_ratio * total), total)
     state = {"epoch": 0, "best": -math.inf, "best_epoch": -1, "bad": 0, "best_state": None,
              "best_pred": None, "log": [], "dev_scores": [], "seconds": 0.0, "tokens": 0,
              "examples": 0}
@@ -271,6 +268,24 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
     summary["log"] = state["log"]
     summary["dev_predictions"] = state.get("best_pred")
     return summary
+
+
+def lr_schedule(optim: torch.optim.Optimizer, kind: str, warmup: int, total: int
+                ) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over ``warmup`` steps, then linear or (half-)cosine decay to 0 at
+    ``total``: the schedules of ``transformers.get_{linear,cosine}_schedule_with_warmup``."""
+    if kind not in ("linear", "cosine"):
+        raise ValueError(f"unknown schedule {kind!r}")
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return step / max(1, warmup)
+        if kind == "linear":
+            return max(0.0, (total - step) / max(1, total - warmup))
+        done = (step - warmup) / max(1, total - warmup)
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * done)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optim, factor)
 
 
 def _param_groups(model: nn.Module, combiner: nn.Module, wd: float) -> list[dict]:

@@ -1,0 +1,270 @@
+"""BERT and ALBERT encoders in plain PyTorch that read and write Hugging Face checkpoints.
+
+The same computation as ``transformers``' ``BertModel`` / ``AlbertModel`` (absolute positions,
+one segment, scaled-dot-product attention; tested equal to them), with the same parameter
+names, so a folder this module writes loads with ``AutoModel.from_pretrained`` and the other
+way round. What it saves is start-up: a training job imports PyTorch and safetensors only,
+not ``transformers`` and its model machinery (about 2.7 s a process, paid by every one of a
+run's training jobs). The pooler's weights are kept for the checkpoint but never computed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "silu": F.silu, "swish": F.silu,
+               "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
+               "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh")}
+# the configuration classes' defaults, for keys a config.json leaves out
+DEFAULTS = {
+    "bert": dict(hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+                 max_position_embeddings=512, type_vocab_size=2, initializer_range=0.02,
+                 layer_norm_eps=1e-12, pad_token_id=0),
+    "albert": dict(hidden_act="gelu_new", hidden_dropout_prob=0.0,
+                   attention_probs_dropout_prob=0.0, max_position_embeddings=512,
+                   type_vocab_size=2, initializer_range=0.02, layer_norm_eps=1e-12,
+                   pad_token_id=0, embedding_size=128, num_hidden_groups=1, inner_group_num=1),
+}
+WEIGHTS = ("model.safetensors", "pytorch_model.bin")
+
+
+def supports(config: dict[str, Any]) -> bool:
+    """Whether a ``config.json`` describes an encoder this module computes exactly."""
+    return (config.get("model_type") in DEFAULTS
+            and config.get("position_embedding_type", "absolute") == "absolute"
+            and not config.get("is_decoder") and not config.get("add_cross_attention")
+            and config.get("hidden_act", DEFAULTS[config["model_type"]]["hidden_act"])
+            in ACTIVATIONS)
+
+
+def additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """[B, L] 0/1 mask -> [B, 1, 1, L] additive attention mask for a transformer layer."""
+    ext = torch.zeros(mask.shape[0], 1, 1, mask.shape[1], dtype=dtype, device=mask.device)
+    return ext.masked_fill(mask[:, None, None, :] == 0, torch.finfo(dtype).min)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention: projections ``query``, ``key``, ``value``."""
+
+    def __init__(self, c: SimpleNamespace):
+        super().__init__()
+        self.heads = c.num_attention_heads
+        self.dropout = nn.Dropout(c.attention_probs_dropout_prob)  # its p, inside attention
+        self.query = nn.Linear(c.hidden_size, c.hidden_size)
+        self.key = nn.Linear(c.hidden_size, c.hidden_size)
+        self.value = nn.Linear(c.hidden_size, c.hidden_size)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = (f(x).view(b, n, self.heads, -1).transpose(1, 2)
+                   for f in (self.query, self.key, self.value))
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                           dropout_p=self.dropout.p if self.training else 0.0)
+        return a.transpose(1, 2).reshape(b, n, d)
+
+
+class AddNorm(nn.Module):
+    """``dense`` -> dropout -> ``LayerNorm`` of the sum with the residual (BERT's outputs)."""
+
+    def __init__(self, d_in: int, c: SimpleNamespace):
+        super().__init__()
+        self.dense = nn.Linear(d_in, c.hidden_size)
+        self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+
+    def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(residual + self.dropout(self.dense(x)))
+
+
+class BertLayer(nn.Module):
+    """``attention.self``, ``attention.output``, ``intermediate.dense``, ``output``."""
+
+    def __init__(self, c: SimpleNamespace):
+        super().__init__()
+        self.attention = nn.Module()
+        self.attention.self = SelfAttention(c)
+        self.attention.output = AddNorm(c.hidden_size, c)
+        self.intermediate = nn.Module()
+        self.intermediate.dense = nn.Linear(c.hidden_size, c.intermediate_size)
+        self.output = AddNorm(c.intermediate_size, c)
+        self.act = ACTIVATIONS[c.hidden_act]
+
+    def forward(self, x: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        a = self.attention.output(self.attention.self(x, attention_mask), x)
+        return self.output(self.act(self.intermediate.dense(a)), a)
+
+
+class AlbertLayer(nn.Module):
+    """ALBERT's layer: ``attention`` (``query``, ``key``, ``value``, ``dense``, ``LayerNorm``),
+    ``ffn``, ``ffn_output``, ``full_layer_layer_norm``."""
+
+    def __init__(self, c: SimpleNamespace):
+        super().__init__()
+        self.attention = SelfAttention(c)
+        self.attention.dense = nn.Linear(c.hidden_size, c.hidden_size)
+        self.attention.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.ffn = nn.Linear(c.hidden_size, c.intermediate_size)
+        self.ffn_output = nn.Linear(c.intermediate_size, c.hidden_size)
+        self.full_layer_layer_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.act, self.dropout = ACTIVATIONS[c.hidden_act], nn.Dropout(c.hidden_dropout_prob)
+
+    def forward(self, x: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        at = self.attention
+        a = at.LayerNorm(x + self.dropout(at.dense(at(x, attention_mask))))
+        # no dropout after the feed-forward: ``transformers``' AlbertLayer applies none there
+        return self.full_layer_layer_norm(self.ffn_output(self.act(self.ffn(a))) + a)
+
+
+class Embeddings(nn.Module):
+    def __init__(self, c: SimpleNamespace, d: int):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(c.vocab_size, d, padding_idx=c.pad_token_id)
+        self.position_embeddings = nn.Embedding(c.max_position_embeddings, d)
+        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, d)
+        self.LayerNorm = nn.LayerNorm(d, eps=c.layer_norm_eps)
+        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+
+    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        n = input_ids.shape[1]
+        segment = (self.token_type_embeddings.weight[0] if token_type_ids is None
+                   else self.token_type_embeddings(token_type_ids))
+        x = self.word_embeddings(input_ids) + segment + self.position_embeddings.weight[:n]
+        return self.dropout(self.LayerNorm(x))
+
+
+class Encoder(nn.Module):
+    """A BERT or ALBERT encoder; ``forward`` returns an object with ``last_hidden_state``."""
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__()
+        if not supports(config):
+            raise ValueError(f"not a BERT/ALBERT encoder this module computes: {config}")
+        kind = config["model_type"]
+        self.config_dict = DEFAULTS[kind] | config
+        self.config = c = SimpleNamespace(**self.config_dict)
+        self.encoder = nn.Module()
+        if kind == "bert":
+            self.embeddings = Embeddings(c, c.hidden_size)
+            self.encoder.layer = nn.ModuleList(BertLayer(c) for _ in range(c.num_hidden_layers))
+        else:
+            self.embeddings = Embeddings(c, c.embedding_size)
+            self.encoder.embedding_hidden_mapping_in = nn.Linear(c.embedding_size, c.hidden_size)
+            self.encoder.albert_layer_groups = nn.ModuleList()
+            for _ in range(c.num_hidden_groups):
+                group = nn.Module()
+                group.albert_layers = nn.ModuleList(AlbertLayer(c)
+                                                    for _ in range(c.inner_group_num))
+                self.encoder.albert_layer_groups.append(group)
+        self.pooler = nn.Module() if kind == "bert" else nn.Linear(c.hidden_size, c.hidden_size)
+        if kind == "bert":
+            self.pooler.dense = nn.Linear(c.hidden_size, c.hidden_size)
+        self.pooler.requires_grad_(False)  # never computed: kept so checkpoints stay whole
+
+    def layers(self) -> list[nn.Module]:
+        """The layers in the order they run (ALBERT's shared layers repeated)."""
+        if self.config.model_type == "bert":
+            return list(self.encoder.layer)
+        c, groups = self.config, self.encoder.albert_layer_groups
+        return [layer for i in range(c.num_hidden_layers)
+                for layer in groups[int(i / (c.num_hidden_layers / c.num_hidden_groups))]
+                .albert_layers]
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None) -> SimpleNamespace:
+        x = self.embeddings(input_ids, token_type_ids)
+        if self.config.model_type == "albert":
+            x = self.encoder.embedding_hidden_mapping_in(x)
+        mask = None if attention_mask is None else additive_mask(attention_mask, x.dtype)
+        for layer in self.layers():
+            x = layer(x, mask)
+        return SimpleNamespace(last_hidden_state=x)
+
+    def init_weights(self, generator: torch.Generator | None = None) -> None:
+        """Random weights as ``transformers`` initialises them (normal(0, initializer_range),
+        zero biases and padding row, unit LayerNorms)."""
+        std = self.config.initializer_range
+        with torch.no_grad():
+            for m in self.modules():
+                if isinstance(m, nn.Linear | nn.Embedding):
+                    m.weight.normal_(0.0, std, generator=generator)
+                if isinstance(m, nn.Linear) and m.bias is not None:
+                    m.bias.zero_()
+                if isinstance(m, nn.Embedding) and m.padding_idx is not None:
+                    m.weight[m.padding_idx].zero_()
+                if isinstance(m, nn.LayerNorm):
+                    m.weight.fill_(1.0)
+                    m.bias.zero_()
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        """``config.json`` and ``model.safetensors``, loadable by ``AutoModel``."""
+        from safetensors.torch import save_file
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        arch = {"bert": "BertModel", "albert": "AlbertModel"}[self.config.model_type]
+        (folder / "config.json").write_text(json.dumps(
+            self.config_dict | {"architectures": [arch]}, indent=2, sort_keys=True))
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()},
+                  folder / "model.safetensors", metadata={"format": "pt"})
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    return json.loads((Path(folder) / "config.json").read_text())
+
+
+def load(folder: str | Path) -> Encoder:
+    """The encoder saved in ``folder`` (a base model, or the base of a ``*ForMaskedLM`` /
+    ``*ForPreTraining`` checkpoint; old ``gamma``/``beta`` names are read too)."""
+    folder = Path(folder)
+    model = Encoder(read_config(folder))
+    state = _read_weights(folder)
+    prefix = model.config.model_type + "."
+    state = {_modern(k.removeprefix(prefix)): v for k, v in state.items()}
+    own = model.state_dict()
+    missing = [k for k in own if k not in state and not k.startswith("pooler")]
+    if missing:
+        raise ValueError(f"{folder}: the checkpoint lacks {len(missing)} of the encoder's "
+                         f"weights, e.g. {missing[:3]}")
+    model.load_state_dict({k: state.get(k, v) for k, v in own.items()})
+    return model
+
+
+def from_module(hf_model: nn.Module) -> Encoder:
+    """The same encoder as a ``transformers`` BertModel/AlbertModel (its weights copied)."""
+    model = Encoder(hf_model.config.to_dict())
+    state = hf_model.state_dict()
+    model.load_state_dict({k: state[k] for k in model.state_dict()})
+    return model
+
+
+def random(config: dict[str, Any], seed: int) -> Encoder:
+    """A seeded randomly initialised encoder."""
+    model = Encoder(config)
+    model.init_weights(torch.Generator().manual_seed(seed))
+    return model
+
+
+def _modern(key: str) -> str:
+    return key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta",
+                                                                       "LayerNorm.bias")
+
+
+def _read_weights(folder: Path) -> dict[str, torch.Tensor]:
+    for name in WEIGHTS:
+        path = folder / name
+        if path.is_file():
+            if name.endswith(".safetensors"):
+                from safetensors.torch import load_file
+
+                return load_file(path)
+            return torch.load(path, map_location="cpu", weights_only=True)
+    raise FileNotFoundError(f"{folder}: no {' or '.join(WEIGHTS)}")
+

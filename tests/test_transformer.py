@@ -1,0 +1,134 @@
+"""The plain-PyTorch BERT/ALBERT encoders compute what `transformers` computes, read and write
+its checkpoints, and spare a training job the `transformers` import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    get_cosine_schedule_with_warmup,
+    get_linear_schedule_with_warmup,
+)
+
+from psymtl import encoders, transformer
+from psymtl.trainer import lr_schedule
+
+IDS = torch.randint(1000, 30000, (4, 21), generator=torch.Generator().manual_seed(0))
+MASK = torch.ones(4, 21, dtype=torch.long)
+MASK[1, 12:] = 0
+MASK[3, 4:] = 0
+
+
+def pair(spec: str, tmp_path) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """Ours and `transformers`' model of the same checkpoint."""
+    if spec == "minilm":
+        return encoders.load_encoder(spec), AutoModel.from_pretrained(encoders.packaged_path())
+    ours = encoders.load_encoder(spec, seed=3)
+    ours.save_pretrained(tmp_path)
+    theirs, info = AutoModel.from_pretrained(tmp_path, output_loading_info=True)
+    assert not any(info.values()), info  # no missing, unexpected or mismatched weights
+    return ours, theirs
+
+
+def hidden(model: torch.nn.Module) -> torch.Tensor:
+    return model(input_ids=IDS, attention_mask=MASK).last_hidden_state * MASK[..., None]
+
+
+@pytest.mark.parametrize("spec", ["minilm", "tiny-bert", "tiny-albert"])
+def test_same_outputs_and_gradients_as_transformers(spec, tmp_path):
+    ours, theirs = pair(spec, tmp_path)
+    assert type(ours) is transformer.Encoder
+    ours.eval(), theirs.eval()
+    a, b = hidden(ours), hidden(theirs)
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    w = torch.randn(a.shape, generator=torch.Generator().manual_seed(1))
+    (a * w).sum().backward()  # a fixed random direction: sum(a**2) would be flat after a norm
+    (b * w).sum().backward()
+    theirs_grads = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        if p.requires_grad:  # equal up to rounding, relative to the gradient's scale
+            g = theirs_grads[name].grad
+            assert (p.grad - g).abs().max() <= 1e-5 * g.abs().max() + 1e-7, name
+
+
+@pytest.mark.parametrize("spec", ["tiny-bert", "tiny-albert"])
+def test_dropout_draws_the_same_random_numbers_as_transformers(spec, tmp_path):
+    ours, theirs = pair(spec, tmp_path)
+    if spec == "tiny-albert":  # ALBERT's default dropout is 0: switch it on in both
+        for model in (ours, theirs):
+            for m in model.modules():
+                if isinstance(m, torch.nn.Dropout):
+                    m.p = 0.1
+            for m in theirs.modules():
+                if hasattr(m, "attention_dropout"):
+                    m.attention_dropout.p = 0.1
+    ours.train(), theirs.train()
+    torch.manual_seed(5)
+    a = hidden(ours)
+    torch.manual_seed(5)
+    b = hidden(theirs)
+    assert not torch.allclose(a, hidden(ours))  # dropout is on
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_reads_masked_lm_checkpoints_and_old_layer_norm_names(tmp_path):
+    mlm = encoders.load_masked_lm("tiny-bert", seed=2)
+    mlm.save_pretrained(tmp_path / "mlm")  # keys under "bert.", plus the LM head
+    ours = encoders.load_encoder(str(tmp_path / "mlm")).eval()
+    torch.testing.assert_close(hidden(ours), hidden(mlm.bert.eval()), rtol=1e-5, atol=1e-5)
+    state = load_file(tmp_path / "mlm" / "model.safetensors")
+    old = {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias",
+                                                                      "LayerNorm.beta"): v
+           for k, v in state.items()}
+    save_file(old, tmp_path / "mlm" / "model.safetensors")
+    torch.testing.assert_close(hidden(encoders.load_encoder(str(tmp_path / "mlm")).eval()),
+                               hidden(ours))
+
+
+def test_a_checkpoint_missing_weights_is_refused_by_name(tmp_path):
+    encoders.load_encoder("tiny-bert", seed=1).save_pretrained(tmp_path)
+    state = load_file(tmp_path / "model.safetensors")
+    del state["encoder.layer.1.output.dense.weight"]
+    save_file(state, tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match=r"encoder\.layer\.1\.output\.dense\.weight"):
+        encoders.load_encoder(str(tmp_path))
+
+
+def test_other_architectures_load_through_transformers(tmp_path):
+    cfg = AutoConfig.for_model("roberta", vocab_size=100, hidden_size=32, num_hidden_layers=1,
+                               num_attention_heads=2, intermediate_size=64)
+    AutoModel.from_config(cfg).save_pretrained(tmp_path)
+    assert not transformer.supports(cfg.to_dict())
+    assert type(encoders.load_encoder(str(tmp_path))).__name__ == "RobertaModel"
+
+
+def test_a_training_process_does_not_import_transformers():
+    code = ("import sys; from psymtl import experiment, encoders; "
+            "encoders.load_encoder('minilm'); encoders.load_encoder('tiny-albert'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'transformers'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine"])
+def test_learning_rate_schedules_equal_transformers(kind):
+    theirs = {"linear": get_linear_schedule_with_warmup,
+              "cosine": get_cosine_schedule_with_warmup}[kind]
+
+    def rates(make):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+        sched, out = make(opt), []
+        for _ in range(40):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    assert rates(lambda o: lr_schedule(o, kind, 7, 37)) == rates(lambda o: theirs(o, 7, 37))
