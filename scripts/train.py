@@ -1,5 +1,6 @@
 """Train one study condition at one seed."""
 
+import gc
 from pathlib import Path
 
 from psymtl import experiment, logs
@@ -21,3 +22,6 @@ with logs.to_file(snakemake.log[0]) as log:
                              save_to=snakemake.output.get("model"))
     log.info("best dev score %.4f at epoch %d; %.1f examples/s", summary["best"],
              summary["best_epoch"], summary["train_examples_per_s"])
+# The interpreter's last garbage collection would walk every object that torch and its
+# imports made (about 0.5 s of CPU a job, 44 jobs in the default run): freeze them instead.
+gc.freeze()
