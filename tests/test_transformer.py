@@ -100,6 +100,16 @@ def test_a_checkpoint_missing_weights_is_refused_by_name(tmp_path):
         encoders.load_encoder(str(tmp_path))
 
 
+@pytest.mark.parametrize("kind", ["bert", "albert"])
+def test_a_transformers_model_converts_with_its_weights(kind):
+    """The route of a hub id: `transformers` downloads and loads it, its weights are copied."""
+    cfg = AutoConfig.for_model(kind, vocab_size=30522, hidden_size=32, num_hidden_layers=2,
+                               num_attention_heads=2, intermediate_size=64)
+    theirs = AutoModel.from_config(cfg).eval()
+    ours = transformer.from_module(theirs).eval()
+    torch.testing.assert_close(hidden(ours), hidden(theirs), rtol=1e-5, atol=1e-5)
+
+
 def test_other_architectures_load_through_transformers(tmp_path):
     cfg = AutoConfig.for_model("roberta", vocab_size=100, hidden_size=32, num_hidden_layers=1,
                                num_attention_heads=2, intermediate_size=64)

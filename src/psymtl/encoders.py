@@ -51,8 +51,9 @@ def load_tokenizer(spec: str):
 def load_encoder(spec: str, seed: int = 0) -> torch.nn.Module:
     """The encoder of ``spec``: pretrained weights for real specs, seeded random weights for
     the tiny test encoders. BERT and ALBERT run as :mod:`psymtl.transformer` (no
-    ``transformers`` import: seconds saved per training job); any other architecture, or a
-    hub id not yet downloaded, loads through ``transformers.AutoModel``."""
+    ``transformers`` import: seconds saved per training job); a hub id is downloaded and
+    loaded by ``transformers.AutoModel`` (its weights then copied), and any other
+    architecture stays a ``transformers`` model."""
     from psymtl import transformer
 
     if spec in TINY:
@@ -69,7 +70,7 @@ def load_encoder(spec: str, seed: int = 0) -> torch.nn.Module:
     return model
 
 
-def load_masked_lm(spec: str, seed: int = 0):
+def load_masked_lm(spec: str, seed: int = 0) -> torch.nn.Module:
     """``spec`` with its masked-LM head, through ``transformers.AutoModelForMaskedLM`` (for
     masked-LM adaptation); tiny specs get seeded random weights."""
     import torch
