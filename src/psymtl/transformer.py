@@ -188,20 +188,8 @@ class Encoder(nn.Module):
         return SimpleNamespace(last_hidden_state=x)
 
     def init_weights(self, generator: torch.Generator | None = None) -> None:
-        """Random weights as ``transformers`` initialises them (normal(0, initializer_range),
-        zero biases and padding row, unit LayerNorms)."""
-        std = self.config.initializer_range
-        with torch.no_grad():
-            for m in self.modules():
-                if isinstance(m, nn.Linear | nn.Embedding):
-                    m.weight.normal_(0.0, std, generator=generator)
-                if isinstance(m, nn.Linear) and m.bias is not None:
-                    m.bias.zero_()
-                if isinstance(m, nn.Embedding) and m.padding_idx is not None:
-                    m.weight[m.padding_idx].zero_()
-                if isinstance(m, nn.LayerNorm):
-                    m.weight.fill_(1.0)
-                    m.bias.zero_()
+        """Random weights as ``transformers`` initialises them."""
+        _init(self, self.config.initializer_range, generator)
 
     def save_pretrained(self, folder: str | Path) -> None:
         """``config.json`` and ``model.safetensors``, loadable by ``AutoModel``."""
@@ -224,7 +212,8 @@ def load(folder: str | Path) -> Encoder:
     """The encoder saved in ``folder`` (a base model, or the base of a ``*ForMaskedLM`` /
     ``*ForPreTraining`` checkpoint; old ``gamma``/``beta`` names are read too)."""
     folder = Path(folder)
-    model = Encoder(read_config(folder))
+    model = _empty(read_config(folder))
+    _init(model.pooler, model.config.initializer_range)  # masked-LM checkpoints have none
     state = _read_weights(folder)
     prefix = model.config.model_type + "."
     state = {_modern(k.removeprefix(prefix)): v for k, v in state.items()}
@@ -239,7 +228,7 @@ def load(folder: str | Path) -> Encoder:
 
 def from_module(hf_model: nn.Module) -> Encoder:
     """The same encoder as a ``transformers`` BertModel/AlbertModel (its weights copied)."""
-    model = Encoder(hf_model.config.to_dict())
+    model = _empty(hf_model.config.to_dict())
     state = hf_model.state_dict()
     model.load_state_dict({k: state[k] for k in model.state_dict()})
     return model
@@ -247,9 +236,33 @@ def from_module(hf_model: nn.Module) -> Encoder:
 
 def random(config: dict[str, Any], seed: int) -> Encoder:
     """A seeded randomly initialised encoder."""
-    model = Encoder(config)
+    model = _empty(config)
     model.init_weights(torch.Generator().manual_seed(seed))
     return model
+
+
+def _empty(config: dict[str, Any]) -> Encoder:
+    """An encoder with uninitialised weights (built on the meta device: no time spent on a
+    random initialisation that loaded weights would overwrite)."""
+    with torch.device("meta"):
+        model = Encoder(config)
+    return model.to_empty(device="cpu")
+
+
+def _init(module: nn.Module, std: float, generator: torch.Generator | None = None) -> None:
+    """``transformers``' initialisation: normal(0, std) weights, zero biases and padding row,
+    unit LayerNorms."""
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, nn.Linear | nn.Embedding):
+                m.weight.normal_(0.0, std, generator=generator)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                m.bias.zero_()
+            if isinstance(m, nn.Embedding) and m.padding_idx is not None:
+                m.weight[m.padding_idx].zero_()
+            if isinstance(m, nn.LayerNorm):
+                m.weight.fill_(1.0)
+                m.bias.zero_()
 
 
 def _modern(key: str) -> str:
