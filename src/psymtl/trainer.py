@@ -238,8 +238,9 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
                                  **{f"loss_{k}": float(v.detach()) for k, v in losses.items()},
                                  **{f"w_{k}": v for k, v in combiner.weights().items()}})
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}", refresh=False)
-        state["seconds"] += time.perf_counter() - t0
-        since_checkpoint += time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        state["seconds"] += elapsed
+        since_checkpoint += elapsed
         pred = predict(model, tasks, dev, s.eval_batch_size, device, bf16)
         score = select(pred)
         state["dev_scores"].append(score)

@@ -154,6 +154,8 @@ class Encoder(nn.Module):
         if kind == "bert":
             self.embeddings = Embeddings(c, c.hidden_size)
             self.encoder.layer = nn.ModuleList(BertLayer(c) for _ in range(c.num_hidden_layers))
+            self.pooler = nn.Module()
+            self.pooler.dense = nn.Linear(c.hidden_size, c.hidden_size)
         else:
             self.embeddings = Embeddings(c, c.embedding_size)
             self.encoder.embedding_hidden_mapping_in = nn.Linear(c.embedding_size, c.hidden_size)
@@ -163,9 +165,7 @@ class Encoder(nn.Module):
                 group.albert_layers = nn.ModuleList(AlbertLayer(c)
                                                     for _ in range(c.inner_group_num))
                 self.encoder.albert_layer_groups.append(group)
-        self.pooler = nn.Module() if kind == "bert" else nn.Linear(c.hidden_size, c.hidden_size)
-        if kind == "bert":
-            self.pooler.dense = nn.Linear(c.hidden_size, c.hidden_size)
+            self.pooler = nn.Linear(c.hidden_size, c.hidden_size)
         self.pooler.requires_grad_(False)  # never computed: kept so checkpoints stay whole
 
     def layers(self) -> list[nn.Module]:
@@ -186,10 +186,6 @@ class Encoder(nn.Module):
         for layer in self.layers():
             x = layer(x, mask)
         return SimpleNamespace(last_hidden_state=x)
-
-    def init_weights(self, generator: torch.Generator | None = None) -> None:
-        """Random weights as ``transformers`` initialises them."""
-        _init(self, self.config.initializer_range, generator)
 
     def save_pretrained(self, folder: str | Path) -> None:
         """``config.json`` and ``model.safetensors``, loadable by ``AutoModel``."""
@@ -237,7 +233,7 @@ def from_module(hf_model: nn.Module) -> Encoder:
 def random(config: dict[str, Any], seed: int) -> Encoder:
     """A seeded randomly initialised encoder."""
     model = _empty(config)
-    model.init_weights(torch.Generator().manual_seed(seed))
+    _init(model, model.config.initializer_range, torch.Generator().manual_seed(seed))
     return model
 
 
