@@ -33,9 +33,11 @@ def posts(*texts: str) -> pd.DataFrame:
 
 
 def openai_backend(server: LLMServer, **kw) -> dict:
+    """The test backend; its 2 s timeout leaves room for a loaded CI machine (a timed-out
+    call is retried and counted twice), the SLOW fault sleeps past it."""
     return {"backend": "openai", "model": "gpt-4o-mini", "base_url": server.url,
             "api_key_env": "PSYMTL_TEST_KEY", "concurrency": 4, "max_attempts": 3,
-            "timeout_s": 0.5, "backoff_s": 0.01} | kw
+            "timeout_s": 2.0, "backoff_s": 0.01} | kw
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +77,7 @@ def test_openai_happy_path_usage_and_cost(tmp_path):
 def test_faults_are_retried_then_reported(tmp_path):
     texts = ["RATE one", "FIVEHUNDRED two", "SLOW three", "BADJSON four", "BADSCHEMA five",
              "REFUSE six", "fine seven"]
-    with LLMServer(slow_s=1.5) as server:
+    with LLMServer(slow_s=3.0) as server:
         ann, rep, fails = run.annotate(posts(*texts), openai_backend(server),
                                        cache_path=tmp_path / "c.sqlite", **PATHS)
     status = dict(zip(texts, ann["annotation_status"], strict=True))
