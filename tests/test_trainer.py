@@ -182,3 +182,23 @@ def test_cpu_bf16_training_runs_and_is_recorded(tmp_path, monkeypatch):
     summary = fit(model, weighting.build({"kind": "fixed"}, [TASK]), [TASK], train, dev, s,
                   selector({}, [TASK], dev), tmp_path)
     assert summary["bf16_autocast"] is True and np.isfinite(summary["log"][-1]["loss"])
+
+
+
+def test_a_training_process_imports_neither_transformers_nor_dynamo(tmp_path):
+    """Each costs about a second of start-up in every training process of a run: encoders
+    are psymtl.transformer modules, the optimizer is psymtl.optim's."""
+    code = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from psymtl import encoders, experiment
+        from test_trainer import train_once
+        encoders.load_encoder("minilm"); encoders.load_encoder("tiny-albert")
+        train_once(Path({str(tmp_path)!r}), epochs=2)
+        print(sorted(m for m in sys.modules
+                     if m.split(".")[0] == "transformers" or m.startswith("torch._dynamo")))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -27,7 +27,8 @@ from transformers import DataCollatorForLanguageModeling
 from psymtl import batching, encoders, tokens
 from psymtl.io import write_json
 from psymtl.logs import progress
-from psymtl.trainer import lr_schedule, pick_device, seed_everything
+from psymtl.optim import AdamW, lr_schedule
+from psymtl.trainer import pick_device, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def adapt(texts: list[str], encoder: str, out_dir: str | Path, *, epochs: int, l
     collator = DataCollatorForLanguageModeling(tok, mlm_probability=mask_prob,
                                                return_tensors="pt")
     steps = epochs * math.ceil(len(ids) / batch_size)
-    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, fused=True)
+    optim = AdamW([{"params": model.parameters()}], lr=lr, weight_decay=0.01)
     sched = lr_schedule(optim, "cosine", math.ceil(warmup_ratio * steps), steps)
     history, t0 = [], time.perf_counter()
     model.train()
@@ -99,7 +100,7 @@ def adapt(texts: list[str], encoder: str, out_dir: str | Path, *, epochs: int, l
                 loss = masked_lm_loss(model, head, masked["input_ids"].to(dev),
                                       masked["attention_mask"].to(dev),
                                       masked["labels"].to(dev))
-            optim.zero_grad(set_to_none=True)
+            optim.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optim.step()

@@ -23,6 +23,7 @@ from torch import nn
 from psymtl import batching, machine
 from psymtl.io import atomic_path
 from psymtl.logs import progress
+from psymtl.optim import AdamW, lr_schedule
 from psymtl.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,9 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    # use_deterministic_algorithms(True, warn_only=True) without its torch._inductor import
+    # (~0.9 s a process; inductor's flag matters to torch.compile only, which is not used)
+    torch.set_deterministic_debug_mode("warn")
 
 
 def pick_device(pref: str = "auto") -> torch.device:
@@ -187,8 +190,7 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
     bf16 = use_bf16(device, s)
     model.to(device)
     combiner.to(device)
-    optim = torch.optim.AdamW(_param_groups(model, combiner, s.weight_decay), lr=s.lr,
-                              fused=True)  # one kernel per step, on CPU and CUDA
+    optim = AdamW(_param_groups(model, combiner, s.weight_decay), lr=s.lr)
     groups = train.keys["dataset"].to_numpy()
     steps_per_epoch = len(batching.train_batches(train.lengths, groups, s.batch_size, s.seed, 0,
                                                  s.mixing))
@@ -224,7 +226,7 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
                 out = model(**b)
             losses = model.losses(out, b, s.distance, norm)
             loss = combiner(losses)
-            optim.zero_grad(set_to_none=True)
+            optim.zero_grad()
             loss.backward()
             if s.grad_clip:
                 nn.utils.clip_grad_norm_(list(model.parameters()) + list(combiner.parameters()),
@@ -269,24 +271,6 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
     summary["log"] = state["log"]
     summary["dev_predictions"] = state.get("best_pred")
     return summary
-
-
-def lr_schedule(optim: torch.optim.Optimizer, kind: str, warmup: int, total: int
-                ) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up over ``warmup`` steps, then linear or (half-)cosine decay to 0 at
-    ``total``: the schedules of ``transformers.get_{linear,cosine}_schedule_with_warmup``."""
-    if kind not in ("linear", "cosine"):
-        raise ValueError(f"unknown schedule {kind!r}")
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return step / max(1, warmup)
-        if kind == "linear":
-            return max(0.0, (total - step) / max(1, total - warmup))
-        done = (step - warmup) / max(1, total - warmup)
-        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * done)))
-
-    return torch.optim.lr_scheduler.LambdaLR(optim, factor)
 
 
 def _param_groups(model: nn.Module, combiner: nn.Module, wd: float) -> list[dict]:

@@ -122,12 +122,19 @@ class AlbertLayer(nn.Module):
         return self.full_layer_layer_norm(self.ffn_output(self.act(self.ffn(a))) + a)
 
 
+def _embedding(rows: int, dim: int, padding_idx: int | None = None) -> nn.Embedding:
+    """An embedding left uninitialised (``load`` or ``_init`` sets it): ``nn.Embedding``'s own
+    normal initialisation, run on the meta device, imports ``torch._dynamo`` (~0.9 s)."""
+    return nn.Embedding.from_pretrained(torch.empty(rows, dim), freeze=False,
+                                        padding_idx=padding_idx)
+
+
 class Embeddings(nn.Module):
     def __init__(self, c: SimpleNamespace, d: int):
         super().__init__()
-        self.word_embeddings = nn.Embedding(c.vocab_size, d, padding_idx=c.pad_token_id)
-        self.position_embeddings = nn.Embedding(c.max_position_embeddings, d)
-        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, d)
+        self.word_embeddings = _embedding(c.vocab_size, d, padding_idx=c.pad_token_id)
+        self.position_embeddings = _embedding(c.max_position_embeddings, d)
+        self.token_type_embeddings = _embedding(c.type_vocab_size, d)
         self.LayerNorm = nn.LayerNorm(d, eps=c.layer_norm_eps)
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
 
