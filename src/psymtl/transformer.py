@@ -61,12 +61,21 @@ class SelfAttention(nn.Module):
         self.key = nn.Linear(c.hidden_size, c.hidden_size)
         self.value = nn.Linear(c.hidden_size, c.hidden_size)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         b, n, d = x.shape
         q, k, v = (f(x).view(b, n, self.heads, -1).transpose(1, 2)
                    for f in (self.query, self.key, self.value))
-        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
-                                           dropout_p=self.dropout.p if self.training else 0.0)
+        if self.training and self.dropout.p > 0 and x.device.type == "cpu":
+            # PyTorch's fused CPU attention has no dropout, so SDPA would take its reference
+            # path, whose "safe" softmax adds three passes over the scores (isneginf, all,
+            # where) for rows with every key masked; an encoder always sees its first token
+            scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-1, -2)
+            if mask is not None:
+                scores = scores.add_(mask)
+            a = self.dropout(scores.softmax(-1)) @ v
+        else:
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                               dropout_p=self.dropout.p if self.training else 0)
         return a.transpose(1, 2).reshape(b, n, d)
 
 
