@@ -52,3 +52,16 @@ def test_the_test_command_benchmark_times_what_readme_and_ci_run():
     assert test_command.COMMAND in (ROOT / "README.md").read_text()
     assert test_command.COMMAND in (ROOT / ".ci" / "run").read_text()
     assert isinstance(test_command.slurm_up(), bool)
+
+
+def test_each_profiled_operator_counts_in_one_family():
+    from benchmarks.trainer import op_family
+
+    expected = {"aten::addmm": "matrix products", "aten::bmm": "matrix products",
+                "aten::add_": "elementwise mul / add / div",
+                "aten::_softmax_backward_data": "attention softmax",
+                "aten::bernoulli_": "dropout masks", "aten::gelu_backward": "GELU",
+                "aten::native_layer_norm_backward": "layer norm",
+                "aten::linalg_vector_norm": "sums (bias gradients, norms)",
+                "aten::_fused_adamw_": "optimizer", "aten::where": "other"}
+    assert {op: op_family(op) for op in expected} == expected
