@@ -202,3 +202,28 @@ def test_a_training_process_imports_neither_transformers_nor_dynamo(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_a_training_process_reuses_the_memory_it_frees():
+    """A block the size of MiniLM's word-embedding gradient, allocated and freed as every
+    step does: mapped afresh each time by default (a page fault for each 4 KiB page), reused
+    once `keep_freed_memory` is on."""
+    code = textwrap.dedent("""
+        import resource, sys, torch
+        from psymtl import machine
+        if sys.argv[1] == "on":
+            assert machine.keep_freed_memory()
+        faults = []
+        for _ in range(12):
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            torch.zeros(30522, 384)  # 47 MB, freed at once
+            faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+        print(min(faults[-4:]))
+    """)
+    faults = {mode: int(subprocess.run([sys.executable, "-c", code, mode], capture_output=True,
+                                       text=True, check=True).stdout)
+              for mode in ("off", "on")}
+    pages = 30522 * 384 * 4 // 4096
+    assert faults["off"] > pages // 2  # the test can tell
+    assert faults["on"] < pages // 100

@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 from transformers import DataCollatorForLanguageModeling
 
-from psymtl import batching, encoders, tokens
+from psymtl import batching, encoders, machine, tokens
 from psymtl.io import write_json
 from psymtl.logs import progress
 from psymtl.optim import AdamW, lr_schedule
@@ -74,6 +74,7 @@ def adapt(texts: list[str], encoder: str, out_dir: str | Path, *, epochs: int, l
     more cost; for the benchmark)."""
     torch.set_num_threads(threads)
     seed_everything(seed)
+    machine.keep_freed_memory()
     dev = pick_device(device)
     tok = encoders.load_tokenizer(encoder)
     model = encoders.load_masked_lm(encoder, seed).to(dev)

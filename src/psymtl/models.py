@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from psymtl import losses as T
+from psymtl.dropout import Dropout
 from psymtl.kinds import Distribution
 from psymtl.tasks import Task
 from psymtl.transformer import additive_mask
@@ -33,8 +34,8 @@ class Head(nn.Module):
     def __init__(self, d_in: int, n_out: int, dropout: float, hidden: int | None = None):
         super().__init__()
         hidden = hidden or d_in
-        self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(d_in, hidden), nn.GELU(),
-                                 nn.Dropout(dropout), nn.Linear(hidden, n_out))
+        self.net = nn.Sequential(Dropout(dropout), nn.Linear(d_in, hidden), nn.GELU(),
+                                 Dropout(dropout), nn.Linear(hidden, n_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -178,8 +179,8 @@ class HDLN(TaskModel):
             raise ValueError("HDLN predicts distributions only")
         self.beta, d = beta, self.d
         self.sizes = [t.n_out for t in tasks]
-        self.g1 = nn.Sequential(nn.Dropout(self.dropout), nn.Linear(d, d), nn.GELU())
-        self.g2 = nn.Sequential(nn.Dropout(self.dropout), nn.Linear(2 * d, d), nn.GELU())
+        self.g1 = nn.Sequential(Dropout(self.dropout), nn.Linear(d, d), nn.GELU())
+        self.g2 = nn.Sequential(Dropout(self.dropout), nn.Linear(2 * d, d), nn.GELU())
         self.global_out = nn.Linear(d, sum(self.sizes))
         root, *children = tasks
         self.local = nn.ModuleDict({root.name: Head(d, root.n_out, self.dropout)})

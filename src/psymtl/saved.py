@@ -116,9 +116,10 @@ def score(folders: Sequence[str | Path], posts: pd.DataFrame, batch_tokens: int 
     import torch
     from transformers import AutoTokenizer
 
-    from psymtl import tokens
+    from psymtl import machine, tokens
     from psymtl.trainer import Settings, Split, predict, use_bf16
 
+    machine.keep_freed_memory()
     device = device or torch.device("cpu")
     sums: dict[str, list[np.ndarray]] = {}
     infos, tasks = [], {}

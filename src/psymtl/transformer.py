@@ -1,11 +1,12 @@
 """BERT and ALBERT encoders in plain PyTorch that read and write Hugging Face checkpoints.
 
 The same computation as ``transformers``' ``BertModel`` / ``AlbertModel`` (absolute positions,
-one segment, scaled-dot-product attention; tested equal to them), with the same parameter
-names, so a folder this module writes loads with ``AutoModel.from_pretrained`` and the other
-way round. What it saves is start-up: a training job imports PyTorch and safetensors only,
-not ``transformers`` and its model machinery (about 2.7 s a process, paid by every one of a
-run's training jobs). The pooler's weights are kept for the checkpoint but never computed.
+one segment, scaled-dot-product attention; tested equal to them; in training on the CPU the
+dropout masks come from :mod:`psymtl.dropout`), with the same parameter names, so a folder
+this module writes loads with ``AutoModel.from_pretrained`` and the other way round. What it
+saves is start-up: a training job imports PyTorch and safetensors only, not ``transformers``
+and its model machinery (about 2.7 s a process, paid by every one of a run's training jobs).
+The pooler's weights are kept for the checkpoint but never computed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from psymtl.dropout import Dropout
 
 ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "silu": F.silu, "swish": F.silu,
                "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
@@ -56,7 +59,7 @@ class SelfAttention(nn.Module):
     def __init__(self, c: SimpleNamespace):
         super().__init__()
         self.heads = c.num_attention_heads
-        self.dropout = nn.Dropout(c.attention_probs_dropout_prob)  # its p, inside attention
+        self.dropout = Dropout(c.attention_probs_dropout_prob)  # its p, inside attention
         self.query = nn.Linear(c.hidden_size, c.hidden_size)
         self.key = nn.Linear(c.hidden_size, c.hidden_size)
         self.value = nn.Linear(c.hidden_size, c.hidden_size)
@@ -86,7 +89,7 @@ class AddNorm(nn.Module):
         super().__init__()
         self.dense = nn.Linear(d_in, c.hidden_size)
         self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
-        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+        self.dropout = Dropout(c.hidden_dropout_prob)
 
     def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         return self.LayerNorm(residual + self.dropout(self.dense(x)))
@@ -122,7 +125,7 @@ class AlbertLayer(nn.Module):
         self.ffn = nn.Linear(c.hidden_size, c.intermediate_size)
         self.ffn_output = nn.Linear(c.intermediate_size, c.hidden_size)
         self.full_layer_layer_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
-        self.act, self.dropout = ACTIVATIONS[c.hidden_act], nn.Dropout(c.hidden_dropout_prob)
+        self.act, self.dropout = ACTIVATIONS[c.hidden_act], Dropout(c.hidden_dropout_prob)
 
     def forward(self, x: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         at = self.attention
@@ -145,7 +148,7 @@ class Embeddings(nn.Module):
         self.position_embeddings = _embedding(c.max_position_embeddings, d)
         self.token_type_embeddings = _embedding(c.type_vocab_size, d)
         self.LayerNorm = nn.LayerNorm(d, eps=c.layer_norm_eps)
-        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+        self.dropout = Dropout(c.hidden_dropout_prob)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None
                 ) -> torch.Tensor:

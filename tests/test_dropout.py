@@ -1,0 +1,57 @@
+"""CPU dropout with numpy-drawn masks: dropout's distribution, seeded, resumable, its gradient."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+
+from psymtl import dropout
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_each_element_is_kept_with_probability_one_minus_p_independently(p):
+    dropout.seed(3)
+    keep = dropout.keep_mask(torch.Size([1000, 1001]), p).double()
+    n, q = keep.numel(), 1 - p
+    assert abs(float(keep.mean()) - q) < 5 * (q * p / n) ** 0.5
+    x = keep.flatten() - q  # neighbours (the two halves of one 64-bit draw among them)
+    lag1 = float((x[1:] * x[:-1]).mean()) / (q * p)
+    assert abs(lag1) < 5 / n**0.5
+
+
+def test_a_seed_gives_the_same_masks_and_a_saved_state_goes_on_with_the_same_draws():
+    shape = torch.Size([16, 12, 33, 33])  # an odd number of elements
+    dropout.seed(7)
+    first = dropout.keep_mask(shape, 0.1)
+    buf = io.BytesIO()
+    torch.save(dropout.get_state(), buf)  # as a checkpoint saves it
+    second = dropout.keep_mask(shape, 0.1)
+    assert not torch.equal(first, second)
+    dropout.seed(7)
+    assert torch.equal(dropout.keep_mask(shape, 0.1), first)
+    dropout.seed(99)
+    buf.seek(0)
+    dropout.set_state(torch.load(buf, weights_only=True))
+    assert torch.equal(dropout.keep_mask(shape, 0.1), second)
+
+
+def test_kept_elements_are_scaled_and_the_gradient_follows_the_mask():
+    x = (torch.rand(8, 50, 40, dtype=torch.float64) + 0.5).requires_grad_()  # never 0
+    dropout.seed(1)
+    keep = dropout.keep_mask(x.shape, 0.25)
+    dropout.seed(1)
+    y = dropout.dropout(x, 0.25, training=True)
+    torch.testing.assert_close(y, torch.where(keep, x / 0.75, 0.0), rtol=1e-15, atol=0)
+    w = torch.randn_like(y)
+    y.backward(w)
+    torch.testing.assert_close(x.grad, torch.where(keep, w / 0.75, 0.0), rtol=1e-15, atol=0)
+
+
+def test_no_dropout_in_evaluation_or_at_p_zero():
+    x = torch.randn(4, 5)
+    assert dropout.dropout(x, 0.1, training=False) is x
+    assert dropout.dropout(x, 0.0, training=True) is x
+    module = dropout.Dropout(0.1).eval()
+    assert module(x) is x
