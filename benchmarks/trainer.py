@@ -10,8 +10,11 @@ only; a second row gives it its optional `group_by_length` sampler; a third trai
 
 from __future__ import annotations
 
+import multiprocessing
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +25,7 @@ from transformers import AutoModel, DataCollatorWithPadding, Trainer, TrainingAr
 
 from benchmarks import corpora
 from benchmarks.common import median, row
-from psymtl import batching, encoders, models, weighting
+from psymtl import batching, encoders, machine, models, weighting
 from psymtl import tasks as T
 from psymtl.optim import AdamW
 from psymtl.trainer import Settings, Split, fit, pick_device, predict, seed_everything
@@ -122,6 +125,20 @@ def standard(train: Split, dev: Split, s: Settings, sampling: str = "random",
     return {"seconds": out.metrics["train_runtime"], "f1": dev_f1(m, dev)}
 
 
+def _in_process(threads: int, system: Callable[..., dict], *args, **kwargs) -> dict:
+    torch.set_num_threads(threads)
+    return system(*args, **kwargs)
+
+
+def isolated(threads: int, system: Callable[..., dict], *args, **kwargs) -> dict:
+    """``system(*args, **kwargs)`` in a fresh process with ``threads`` threads, as a user runs
+    each: nothing one system sets for its process (our trainer's memory reuse, random
+    states, caches) reaches the next."""
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        return pool.submit(_in_process, threads, system, *args, **kwargs).result()
+
+
 def peak_gflops(threads: int, dtype: torch.dtype = torch.float32) -> float:
     """This machine's measured matmul rate at encoder-sized shapes (a batch of 16 x 100
     tokens through a 384 -> 1536 projection), best of 5."""
@@ -149,7 +166,8 @@ def train_flops(enc: nn.Module, lengths: np.ndarray) -> float:
 
 OP_FAMILIES = {  # an operator counts in the first family one of whose names it contains
     "matrix products": ("aten::mm", "aten::addmm", "aten::bmm"),
-    "attention softmax": ("softmax", "scaled_dot_product"), "dropout masks": ("bernoulli",),
+    "attention softmax": ("softmax", "scaled_dot_product"),
+    "dropout masks": ("bernoulli", "Dropout"),
     "GELU": ("gelu",), "layer norm": ("layer_norm",),
     "elementwise mul / add / div": ("aten::mul", "aten::add", "aten::div"),
     "sums (bias gradients, norms)": ("aten::sum", "norm"),
@@ -166,6 +184,7 @@ def where_time_goes(train: Split, s: Settings, steps: int = 12) -> dict[str, flo
     the operator families in it (torch.profiler self CPU time)."""
     from torch.profiler import ProfilerActivity, profile
 
+    machine.keep_freed_memory()  # as fit does
     m, device = model(s.seed), torch.device("cpu")
     combiner = weighting.build({"kind": "fixed"}, [TASK])
     optim = AdamW([{"params": m.parameters()}], lr=s.lr)
@@ -216,16 +235,13 @@ def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,
         train, dev, name = data(n_train, n_dev, max_length)
         s = Settings(epochs=epochs, batch_size=16, lr=5e-5, seed=1, patience=epochs,
                      cpu_bf16=False)  # the peer trains in fp32 on the CPU: so do we
-        systems = {"ours": lambda tr=train, d=dev, s=s: ours(tr, d, s),
-                   "transformers.Trainer": lambda tr=train, d=dev, s=s: standard(tr, d, s),
-                   "transformers.Trainer, group_by_length":
-                       lambda tr=train, d=dev, s=s: standard(tr, d, s, "group_by_length"),
-                   STACK: lambda tr=train, d=dev, s=s: standard(tr, d, s,
-                                                                encoder="transformers")}
+        systems = {"ours": (ours, ()), "transformers.Trainer": (standard, ()),
+                   "transformers.Trainer, group_by_length": (standard, ("group_by_length",)),
+                   STACK: (standard, ("random", "transformers"))}
         runs: dict[str, list[dict]] = {k: [] for k in systems}
         for _ in range(repeats):  # interleaved, so drift of the machine hits all alike
-            for k, f in systems.items():
-                runs[k].append(f())
+            for k, (f, extra) in systems.items():
+                runs[k].append(isolated(threads, f, train, dev, s, *extra))
         t = {k: median(r["seconds"] for r in v) for k, v in runs.items()}
         peak = peak_gflops(threads)
         limit = peak * 1e9 / (train_flops(encoders.load_encoder(ENCODER), train.lengths)
@@ -246,7 +262,8 @@ def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,
                 seconds=[round(r["seconds"], 2) for r in v]))
         rows.append(row("training throughput", case, "where a step's time goes (shares)",
                         1.0, "share", **{k: round(v, 3) for k, v in
-                                         where_time_goes(train, s).items()}))
+                                         isolated(threads, where_time_goes, train,
+                                                  s).items()}))
         rows.append(row("training throughput", case, "physical limit: measured fp32 matmul "
                         "peak / encoder FLOPs per example", limit, "ex/s",
                         peak_gflops_fp32=peak, peak_gflops_bf16=peak_gflops(threads,

@@ -60,8 +60,21 @@ def test_each_profiled_operator_counts_in_one_family():
     expected = {"aten::addmm": "matrix products", "aten::bmm": "matrix products",
                 "aten::add_": "elementwise mul / add / div",
                 "aten::_softmax_backward_data": "attention softmax",
-                "aten::bernoulli_": "dropout masks", "aten::gelu_backward": "GELU",
+                "aten::bernoulli_": "dropout masks", "_CPUDropout": "dropout masks",
+                "_CPUDropoutBackward": "dropout masks", "aten::gelu_backward": "GELU",
                 "aten::native_layer_norm_backward": "layer norm",
                 "aten::linalg_vector_norm": "sums (bias gradients, norms)",
                 "aten::_fused_adamw_": "optimizer", "aten::where": "other"}
     assert {op: op_family(op) for op in expected} == expected
+
+
+def test_each_trainer_benchmark_system_runs_in_a_fresh_process():
+    """Our trainer changes its process's allocator settings: a peer must not inherit them."""
+    import os
+
+    import torch
+
+    from benchmarks.trainer import isolated
+
+    assert isolated(1, os.getpid) != os.getpid()
+    assert isolated(2, torch.get_num_threads) == 2

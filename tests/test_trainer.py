@@ -185,9 +185,10 @@ def test_cpu_bf16_training_runs_and_is_recorded(tmp_path, monkeypatch):
 
 
 
-def test_a_training_process_imports_neither_transformers_nor_dynamo(tmp_path):
-    """Each costs about a second of start-up in every training process of a run: encoders
-    are psymtl.transformer modules, the optimizer is psymtl.optim's."""
+def test_a_training_process_imports_neither_transformers_nor_dynamo_nor_sympy(tmp_path):
+    """Each costs half a second or more of start-up in every training process of a run:
+    encoders are psymtl.transformer modules built without `to_empty`, the optimizer is
+    psymtl.optim's."""
     code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
@@ -196,8 +197,8 @@ def test_a_training_process_imports_neither_transformers_nor_dynamo(tmp_path):
         from test_trainer import train_once
         encoders.load_encoder("minilm"); encoders.load_encoder("tiny-albert")
         train_once(Path({str(tmp_path)!r}), epochs=2)
-        print(sorted(m for m in sys.modules
-                     if m.split(".")[0] == "transformers" or m.startswith("torch._dynamo")))
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("transformers", "sympy")
+                     or m.startswith("torch._dynamo")))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

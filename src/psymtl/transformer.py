@@ -258,10 +258,16 @@ def random(config: dict[str, Any], seed: int) -> Encoder:
 
 def _empty(config: dict[str, Any]) -> Encoder:
     """An encoder with uninitialised weights (built on the meta device: no time spent on a
-    random initialisation that loaded weights would overwrite)."""
+    random initialisation that loaded weights would overwrite). Each tensor is then made by
+    ``torch.empty``: ``Module.to_empty``'s ``empty_like`` of a meta tensor imports sympy
+    (about 0.5 s a process)."""
     with torch.device("meta"):
         model = Encoder(config)
-    return model.to_empty(device="cpu")
+    for module in model.modules():
+        for name, p in list(module.named_parameters(recurse=False)):
+            setattr(module, name, nn.Parameter(torch.empty(p.shape, dtype=p.dtype),
+                                               requires_grad=p.requires_grad))
+    return model  # (the encoder has no buffers)
 
 
 def _init(module: nn.Module, std: float, generator: torch.Generator | None = None) -> None:
