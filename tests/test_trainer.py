@@ -184,7 +184,6 @@ def test_cpu_bf16_training_runs_and_is_recorded(tmp_path, monkeypatch):
     assert summary["bf16_autocast"] is True and np.isfinite(summary["log"][-1]["loss"])
 
 
-
 def test_a_training_process_imports_neither_transformers_nor_dynamo_nor_sympy(tmp_path):
     """Each costs half a second or more of start-up in every training process of a run:
     encoders are psymtl.transformer modules built without `to_empty`, the optimizer is
