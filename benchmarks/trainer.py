@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from transformers import AutoModel, DataCollatorWithPadding, Trainer, TrainingArguments
+from transformers import AutoModel, DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
 
 from benchmarks import corpora
 from benchmarks.common import median, row
@@ -55,14 +55,16 @@ def data(n_train: int, n_dev: int, max_length: int, seed: int = 0) -> tuple[Spli
     return out[0], out[1], name
 
 
-def model(seed: int, encoder: str = "psymtl") -> models.TaskModel:
+def model(seed: int, encoder: str = "psymtl", seeding: str = "psymtl") -> models.TaskModel:
     """MiniLM with a stress head; the encoder computed by ``psymtl.transformer`` (as in
-    training) or by ``transformers``' BertModel. The same seeded head either way."""
+    training) or by ``transformers``' BertModel. The same seeded head either way. Seeded as
+    our trainer does (deterministic mode included) or as ``transformers.set_seed`` does,
+    which ``Trainer`` calls itself (no deterministic mode: a peer runs as its users run it)."""
     if encoder == "psymtl":
         enc = encoders.load_encoder(ENCODER)
     else:
         enc = AutoModel.from_pretrained(encoders.resolve(ENCODER))
-    seed_everything(seed)
+    (seed_everything if seeding == "psymtl" else set_seed)(seed)
     return models.build("multihead", enc, [TASK])
 
 
@@ -101,7 +103,7 @@ class _Adapter(nn.Module):
 
 def standard(train: Split, dev: Split, s: Settings, sampling: str = "random",
              encoder: str = "psymtl") -> dict:
-    m = model(s.seed, encoder)
+    m = model(s.seed, encoder, seeding="transformers")
     feats = [f | {"labels": int(y), "length": len(f["input_ids"])} for f, y in
              zip(features(train), train.targets[TASK.name], strict=True)]
     cuda = torch.cuda.is_available()

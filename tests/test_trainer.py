@@ -54,7 +54,8 @@ def train_once(tmp, epochs=3, seed=5, select=None, checkpoint_every_s=0.0):
 
 
 def test_learns_a_separable_task(tmp_path):
-    _, summary, _ = train_once(tmp_path)
+    # five epochs: every seed 1-8 then reaches 1.0; after three, 0.85-0.97 by seed
+    _, summary, _ = train_once(tmp_path, epochs=5)
     assert summary["best"] > 0.9  # chance is about 0.5
     assert summary["log"][0]["loss"] > summary["log"][-1]["loss"]
     assert summary["train_examples_per_s"] > 0
