@@ -49,6 +49,23 @@ def test_kept_elements_are_scaled_and_the_gradient_follows_the_mask():
     torch.testing.assert_close(x.grad, torch.where(keep, w / 0.75, 0.0), rtol=1e-15, atol=0)
 
 
+def test_softmax_dropout_is_dropout_of_the_softmax_with_its_gradient():
+    x = torch.randn(3, 4, 30, 30, dtype=torch.float64, requires_grad=True)
+    dropout.seed(2)
+    probs, scale = dropout.softmax_dropout(x, 0.3, training=True)
+    dropout.seed(2)
+    keep = dropout.keep_mask(x.shape, 0.3)
+    assert scale == 1 / 0.7
+    ref_x = x.detach().clone().requires_grad_()
+    ref = torch.where(keep, ref_x.softmax(-1) / 0.7, 0.0)
+    torch.testing.assert_close(probs * scale, ref, rtol=1e-13, atol=0)
+    w = torch.randn_like(ref)
+    (probs * scale).backward(w)
+    ref.backward(w)
+    torch.testing.assert_close(x.grad, ref_x.grad, rtol=1e-10, atol=1e-14)
+    assert dropout.softmax_dropout(x, 0.3, training=False)[1] == 1.0
+
+
 def test_no_dropout_in_evaluation_or_at_p_zero():
     x = torch.randn(4, 5)
     assert dropout.dropout(x, 0.1, training=False) is x

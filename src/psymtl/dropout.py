@@ -5,7 +5,8 @@ PyTorch draws a CPU dropout mask one element at a time on one thread (``bernoull
 16 posts x 128 tokens, more than that layer's query projection), a tenth of a training step.
 PCG64 gives 64 random bits in about 1.7 ns, four 16-bit keys: a mask of 16 x 12 x 128 x 128
 takes 2.0 ms (7x less than ``bernoulli_``), and the mask kept for the backward pass is a
-byte an element, not a float.
+byte an element, not a float. Attention's dropout comes with its softmax
+(:func:`softmax_dropout`) and keeps no mask at all.
 
 The distribution is dropout's: each element is kept independently with probability
 ``round((1 - p) * 2**16) / 2**16`` (within 2**-17 of ``1 - p``: 0.8999939 for p = 0.1) and
@@ -62,6 +63,38 @@ class _CPUDropout(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (keep,) = ctx.saved_tensors
         return grad.mul(keep).mul_(ctx.scale), None
+
+
+class _SoftmaxZeroed(torch.autograd.Function):
+    """softmax(x) with dropout's zeros, not yet scaled. It keeps the probabilities P and its
+    output O = P * keep (which the product that follows keeps anyway), not the mask: with
+    G the output's gradient, softmax's gradient P * (dP - sum(P * dP)) needs only
+    P * dP = O * G, so the backward pass is two passes over the scores instead of the
+    mask's conversion and product and softmax's own."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, p: float) -> torch.Tensor:
+        probs = x.softmax(-1)
+        out = probs.mul(keep_mask(probs.shape, p))
+        ctx.save_for_backward(probs, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        probs, out = ctx.saved_tensors
+        t = out * grad  # P * dP
+        return t.addcmul_(probs, t.sum(-1, keepdim=True), value=-1), None
+
+
+def softmax_dropout(x: torch.Tensor, p: float, training: bool) -> tuple[torch.Tensor, float]:
+    """``dropout(x.softmax(-1))`` as the probabilities with dropout's zeros and the factor
+    ``1 / (1 - p)`` still to apply: attention applies it to the values, a pass over a
+    head-sized tensor rather than over the scores."""
+    if not training or p == 0:
+        return x.softmax(-1), 1.0
+    if x.device.type != "cpu" or p == 1:
+        return F.dropout(x.softmax(-1), p, True), 1.0
+    return _SoftmaxZeroed.apply(x, p), 1 / (1 - p)
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:

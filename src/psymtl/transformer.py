@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from psymtl.dropout import Dropout
+from psymtl.dropout import Dropout, softmax_dropout
 
 ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "silu": F.silu, "swish": F.silu,
                "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
@@ -75,7 +75,8 @@ class SelfAttention(nn.Module):
             scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-1, -2)
             if mask is not None:
                 scores = scores.add_(mask)
-            a = self.dropout(scores.softmax(-1)) @ v
+            probs, scale = softmax_dropout(scores, self.dropout.p, True)
+            a = probs @ (v * scale)
         else:
             a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                                dropout_p=self.dropout.p if self.training else 0)
