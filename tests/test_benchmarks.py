@@ -4,6 +4,7 @@ measurements themselves are taken with `python -m benchmarks`, not in the tests.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -78,3 +79,14 @@ def test_each_trainer_benchmark_system_runs_in_a_fresh_process():
 
     assert isolated(1, os.getpid) != os.getpid()
     assert isolated(2, torch.get_num_threads) == 2
+
+
+def test_the_avx2_stand_in_caps_torch_kernels():
+    """The default-run benchmark's stand-in for an AVX2-only CPU: a process started with
+    its environment dispatches PyTorch's kernels at AVX2 (a misspelt variable would not)."""
+    from benchmarks import default_run
+
+    code = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+    out = subprocess.run([sys.executable, "-c", code], env=os.environ | default_run.AVX2,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out in ("AVX2", "DEFAULT")  # DEFAULT: a CPU without AVX2 at all
