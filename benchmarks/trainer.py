@@ -169,7 +169,7 @@ def train_flops(enc: nn.Module, lengths: np.ndarray) -> float:
 OP_FAMILIES = {  # an operator counts in the first family one of whose names it contains
     "matrix products": ("aten::mm", "aten::addmm", "aten::bmm"),
     "attention softmax": ("softmax", "scaled_dot_product"),
-    "dropout masks": ("bernoulli", "Dropout"),
+    "dropout masks": ("bernoulli", "Dropout", "SoftmaxZeroed"),  # its own time: the keys
     "GELU": ("gelu",), "layer norm": ("layer_norm",),
     "elementwise mul / add / div": ("aten::mul", "aten::add", "aten::div"),
     "sums (bias gradients, norms)": ("aten::sum", "norm"),

@@ -62,7 +62,8 @@ def test_each_profiled_operator_counts_in_one_family():
                 "aten::add_": "elementwise mul / add / div",
                 "aten::_softmax_backward_data": "attention softmax",
                 "aten::bernoulli_": "dropout masks", "_CPUDropout": "dropout masks",
-                "_CPUDropoutBackward": "dropout masks", "aten::gelu_backward": "GELU",
+                "_CPUDropoutBackward": "dropout masks", "_SoftmaxZeroed": "dropout masks",
+                "aten::addcmul_": "elementwise mul / add / div", "aten::gelu_backward": "GELU",
                 "aten::native_layer_norm_backward": "layer norm",
                 "aten::linalg_vector_norm": "sums (bias gradients, norms)",
                 "aten::_fused_adamw_": "optimizer", "aten::where": "other"}
