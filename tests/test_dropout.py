@@ -37,6 +37,26 @@ def test_a_seed_gives_the_same_masks_and_a_saved_state_goes_on_with_the_same_dra
     assert torch.equal(dropout.keep_mask(shape, 0.1), second)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+def test_a_mask_in_the_tensors_dtype_has_the_same_draws_and_products(dtype):
+    """A mask made in the masked tensor's dtype is the boolean mask's draws as 0 and 1, and
+    dropout's output and gradient are, bit for bit, the boolean mask's product scaled
+    after it (a bf16 mask holding 1 / (1 - p) would round the scale: 1.109375, not 1.111)."""
+    shape = torch.Size([4, 37, 29])
+    dropout.seed(11)
+    keep = dropout.keep_mask(shape, 0.1)
+    dropout.seed(11)
+    mask = dropout.keep_mask(shape, 0.1, dtype)
+    assert mask.dtype == dtype and torch.equal(mask, keep.to(dtype))
+    x = torch.randn(shape, dtype=torch.float64).to(dtype).requires_grad_()
+    dropout.seed(11)
+    y = dropout.dropout(x, 0.1, training=True)
+    w = torch.randn(shape, dtype=torch.float64).to(dtype)
+    y.backward(w)
+    assert torch.equal(y, x.detach().mul(keep).mul_(1 / 0.9))
+    assert torch.equal(x.grad, w.mul(keep).mul_(1 / 0.9))
+
+
 def test_kept_elements_are_scaled_and_the_gradient_follows_the_mask():
     x = (torch.rand(8, 50, 40, dtype=torch.float64) + 0.5).requires_grad_()  # never 0
     dropout.seed(1)

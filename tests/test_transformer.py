@@ -61,7 +61,8 @@ def test_dropout_at_the_same_places_as_transformers(spec, tmp_path, monkeypatch)
     `psymtl.dropout`'s own generator, tested there), the same outputs and gradients: the
     same dropouts, in the same order, at the same places."""
     monkeypatch.setattr(dropout, "keep_mask",
-                        lambda shape, p: torch.empty(shape).bernoulli_(1 - p).bool())
+                        lambda shape, p, dtype=torch.bool:
+                        torch.empty(shape).bernoulli_(1 - p).to(dtype))
     ours, theirs = pair(spec, tmp_path)
     if spec == "tiny-albert":  # ALBERT's default dropout is 0: switch it on in both
         for model in (ours, theirs):

@@ -4,8 +4,9 @@ PyTorch draws a CPU dropout mask one element at a time on one thread (``bernoull
 4.5 ns an element on the AMD EPYC here: 14 ms for one layer's attention probabilities at
 16 posts x 128 tokens, more than that layer's query projection), a tenth of a training step.
 PCG64 gives 64 random bits in about 1.7 ns, four 16-bit keys: a mask of 16 x 12 x 128 x 128
-takes 2.0 ms (7x less than ``bernoulli_``), and the mask kept for the backward pass is a
-byte an element, not a float. Attention's dropout comes with its softmax
+takes 2.0 ms (7x less than ``bernoulli_``). A mask is made in the dtype of the tensor it
+multiplies (a boolean one would be converted to floats at each product: in the forward and
+again in the backward pass). Attention's dropout comes with its softmax
 (:func:`softmax_dropout`) and keeps no mask at all.
 
 The distribution is dropout's: each element is kept independently with probability
@@ -42,19 +43,22 @@ def set_state(state: dict) -> None:
     _rng.bit_generator.state = state
 
 
-def keep_mask(shape: torch.Size, p: float) -> torch.Tensor:
-    """A boolean mask of ``shape``, each element True with probability ``1 - p`` (to 2**-16)."""
+def keep_mask(shape: torch.Size, p: float, dtype: torch.dtype = torch.bool) -> torch.Tensor:
+    """A mask of ``shape``, each element 1 (True) with probability ``1 - p`` (to 2**-16), else
+    0, of ``dtype``: a mask of the masked tensor's dtype multiplies it without the pass that
+    converts a boolean mask first, and is made as fast (the comparison writes it)."""
     n, kept = math.prod(shape), round((1 - p) * 2**16)  # kept keys of the 2**16
     if kept >= 2**16:
-        return torch.ones(shape, dtype=torch.bool)
+        return torch.ones(shape, dtype=dtype)
     keys = _rng.bit_generator.random_raw((n + 3) // 4).view(np.int16)[:n]  # uniform int16
-    return torch.from_numpy(keys).view(shape) < kept - 2**15
+    return torch.lt(torch.from_numpy(keys).view(shape), kept - 2**15,
+                    out=torch.empty(shape, dtype=dtype))
 
 
 class _CPUDropout(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, p: float) -> torch.Tensor:
-        keep = keep_mask(x.shape, p)
+        keep = keep_mask(x.shape, p, x.dtype)  # 0 / 1: scaled apart, rounded as x * scale
         ctx.save_for_backward(keep)
         ctx.scale = 1 / (1 - p)
         return x.mul(keep).mul_(ctx.scale)
@@ -75,7 +79,7 @@ class _SoftmaxZeroed(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, p: float) -> torch.Tensor:
         probs = x.softmax(-1)
-        out = probs.mul(keep_mask(probs.shape, p))
+        out = probs.mul(keep_mask(probs.shape, p, probs.dtype))
         ctx.save_for_backward(probs, out)
         return out
 
