@@ -74,7 +74,7 @@ class _SoftmaxZeroed(torch.autograd.Function):
     output O = P * keep (which the product that follows keeps anyway), not the mask: with
     G the output's gradient, softmax's gradient P * (dP - sum(P * dP)) needs only
     P * dP = O * G, so the backward pass is two passes over the scores instead of the
-    mask's conversion and product and softmax's own."""
+    mask's product and softmax's own."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, p: float) -> torch.Tensor:
