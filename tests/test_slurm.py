@@ -38,19 +38,26 @@ def cluster() -> None:
         pytest.skip("no Slurm cluster running (see README: Slurm)")
 
 
-def run_on_slurm(wf: Path, timeout: int = 900) -> str:
-    """Snakemake with the Slurm profile; stopped with SIGINT (which cancels its jobs)."""
+def start_on_slurm(wf: Path) -> subprocess.Popen:
+    """Snakemake with the Slurm profile, running in the background (output: slurm.log)."""
     exe = Path(sys.executable).with_name("snakemake")
     args = [str(exe), "--profile", "profiles/slurm", "--configfile", "tests/configs/tiny.yaml",
             "--slurm-init-seconds-before-status-checks", "2", *TARGETS]
-    proc = subprocess.Popen(args, cwd=wf, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    with open(wf / "slurm.log", "w") as log:
+        return subprocess.Popen(args, cwd=wf, stdout=log, stderr=subprocess.STDOUT)
+
+
+def finish(proc: subprocess.Popen, wf: Path, timeout: int = 900) -> str:
+    """Its output once it ended; stopped with SIGINT (which cancels its jobs) after
+    ``timeout`` s."""
     try:
-        out, _ = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=120)
-        pytest.fail(f"the Slurm run took over {timeout} s:\n{out[-4000:]}")
+        proc.wait(timeout=120)
+        pytest.fail(f"the Slurm run stopped after {timeout} s:\n"
+                    f"{(wf / 'slurm.log').read_text()[-4000:]}")
+    out = (wf / "slurm.log").read_text()
     assert proc.returncode == 0, out[-6000:]
     return out
 
@@ -58,7 +65,16 @@ def run_on_slurm(wf: Path, timeout: int = 900) -> str:
 @pytest.mark.slow
 def test_workflow_through_slurm_equals_local_run(cluster, tmp_path):
     slurm_wf = copy_workflow(tmp_path / "slurm")
-    out = run_on_slurm(slurm_wf)
+    slurm_run = start_on_slurm(slurm_wf)
+    # the local run of the same targets meanwhile: the Slurm run mostly waits for its polls
+    local_wf = copy_workflow(tmp_path / "local")
+    try:
+        snakemake(local_wf, "--configfile", "tests/configs/tiny.yaml", "--cores", "2", *TARGETS)
+    except BaseException:
+        slurm_run.send_signal(signal.SIGINT)  # cancels its Slurm jobs
+        slurm_run.wait(timeout=120)
+        raise
+    out = finish(slurm_run, slurm_wf)
 
     job_ids = re.findall(r"submitted with SLURM jobid (\d+)", out)
     queue = subprocess.run(["squeue", "--states=all", "-h", "-o", "%i|%P|%k|%T"],
@@ -79,8 +95,6 @@ def test_workflow_through_slurm_equals_local_run(cluster, tmp_path):
     assert summary["cuda_visible_devices"] == "0"  # the GPU Slurm gave the job
     assert summary["device"] in ("cpu", "cuda")   # CPU where the GPU is not real
 
-    local_wf = copy_workflow(tmp_path / "local")
-    snakemake(local_wf, "--configfile", "tests/configs/tiny.yaml", "--cores", "2", *TARGETS)
     assert (json.loads((slurm_wf / TARGETS[0]).read_text())
             == json.loads((local_wf / TARGETS[0]).read_text()))
     pd.testing.assert_frame_equal(pd.read_parquet(slurm_wf / RUN / "predictions.parquet"),

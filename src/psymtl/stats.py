@@ -11,7 +11,7 @@ Two kinds of evidence, and a verdict needs both:
   over seeds): 95% percentile CI and two-sided p of the difference; for equivalence two
   one-sided tests (TOST) against the margin, for non-superiority the one-sided test;
 - over training seeds: Wilcoxon signed-rank on seed-paired scores where there are enough
-  seeds (``min_seeds.wilcoxon``), else Almost Stochastic Order (Dror et al. 2019, deepsig;
+  seeds (``min_seeds.wilcoxon``), else Almost Stochastic Order (Dror et al. 2019, deepsig's test;
   eps_min < tau) where there are ``min_seeds.aso``; for equivalence / non-superiority a paired
   t-TOST / one-sided t-test on the seed differences.
 McNemar's exact test on paired decisions is shown for classification tasks.
@@ -87,14 +87,52 @@ def wilcoxon(a: np.ndarray, b: np.ndarray, min_n: int) -> tuple[float, str]:
 
 
 def aso(a: np.ndarray, b: np.ndarray, alpha: float, min_n: int, seed: int,
-        num_comparisons: int = 1) -> tuple[float, str]:
-    """eps_min of 'a is almost stochastically larger than b' (NaN + note with too few seeds)."""
+        num_comparisons: int = 1, iterations: int = 1000, dt: float = 0.005
+        ) -> tuple[float, str]:
+    """eps_min of 'a is almost stochastically larger than b' (NaN + note with too few seeds).
+
+    deepsig's ``aso`` (1.2.8; Dror et al. 2019) computed at once over its bootstrap
+    iterations, the same draws (iteration k seeds numpy's legacy generator with seed + k) and
+    the same floating-point operations: equal to it bit for bit (tested), about 20x faster,
+    and without the PyTorch import that deepsig makes."""
     if min(len(a), len(b)) < min_n:
         return float("nan"), f"ASO needs >= {min_n} seeds per system, have {min(len(a), len(b))}"
-    from deepsig import aso as deepsig_aso
+    a, b = np.sort(np.asarray(a, float)), np.sort(np.asarray(b, float))
+    confidence = 1 - alpha
+    if num_comparisons > 1:  # Bonferroni, as deepsig applies it
+        confidence += (1 - confidence) / num_comparisons
+    t = np.arange(dt, 1, dt)
+    ratio = _violation_ratio(_quantiles(a, t), _quantiles(b, t), dt)
+    draws_a, draws_b = np.empty((iterations, len(a))), np.empty((iterations, len(b)))
+    for k in range(iterations):
+        rng = np.random.RandomState(seed + k + 1)
+        draws_a[k], draws_b[k] = rng.uniform(0, 1, len(a)), rng.uniform(0, 1, len(b))
+    resampled_a = np.sort(_quantiles(a, draws_a), axis=1)
+    resampled_b = np.sort(_quantiles(b, draws_b), axis=1)
+    samples = _violation_ratio(_quantiles(resampled_a, t), _quantiles(resampled_b, t), dt)
+    const = np.sqrt(len(a) * len(b) / (len(a) + len(b)))
+    sigma = np.std(const * (samples - ratio))
+    return float(np.clip(ratio - (1 / const) * sigma * sps.norm.ppf(1 - confidence), 0, 1)), ""
 
-    return float(deepsig_aso(a, b, confidence_level=1 - alpha, num_comparisons=num_comparisons,
-                             seed=seed, show_progress=False)), ""
+
+def _quantiles(sorted_scores: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The empirical quantile function of each row of ``sorted_scores`` at ``p``."""
+    n = sorted_scores.shape[-1]
+    index = np.clip(np.ceil(n * p).astype(int) - 1, 0, n - 1)
+    if sorted_scores.ndim == 1:
+        return sorted_scores[index]
+    return np.take_along_axis(sorted_scores, np.broadcast_to(index, (len(sorted_scores),
+                                                                     index.shape[-1])), 1)
+
+
+def _violation_ratio(f: np.ndarray, g: np.ndarray, dt: float) -> np.ndarray:
+    """ASO's violation ratio of quantiles ``f`` (a) and ``g`` (b) on the grid, per row: the
+    part of the squared Wasserstein distance where a is below b (0.5 where they are equal)."""
+    diff = g - f
+    distance = np.sum(diff ** 2 * dt, axis=-1)
+    diff[f >= g] = 0
+    violation = np.sum(diff[..., 1:] ** 2 * dt, axis=-1)
+    return np.where(distance == 0, 0.5, violation / np.where(distance == 0, 1, distance))
 
 
 def t_one_sided(d: np.ndarray, bound: float, below: bool) -> float:
