@@ -3,6 +3,7 @@ benchmarks share (a copy of the workflow, the local LLM server)."""
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
 import sys
@@ -16,7 +17,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # the test helpers the benchmarks share
 from llm_server import LLMServer  # noqa: E402
 from workflow_copy import copy_workflow  # noqa: E402
 
-__all__ = ["ROOT", "LLMServer", "copy_workflow", "machine", "median", "row", "stage_seconds"]
+__all__ = ["ROOT", "LLMServer", "copy_workflow", "machine", "median", "row", "slurm_state",
+           "stage_seconds"]
 
 
 def row(benchmark: str, case: str, measure: str, value: float, unit: str,
@@ -35,6 +37,20 @@ def machine() -> dict[str, Any]:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     return describe() | {"commit": commit or None}
+
+
+def slurm_state() -> str:
+    """'none': no Slurm tools here; 'up': a Slurm controller answers; 'down': the tools but no
+    controller. With 'down' every Snakemake process starts about 9 s late, whatever its
+    executor: the Slurm executor plugin runs `scontrol show config` when Snakemake imports it,
+    and scontrol waits for the controller."""
+    if shutil.which("sinfo") is None:  # the plugin's own test for Slurm
+        return "none"
+    try:
+        proc = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return "down"
+    return "up" if proc.returncode == 0 and "UP" in proc.stdout else "down"
 
 
 def stage_seconds(results: Path) -> dict[str, float]:

@@ -7,23 +7,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, median, row
+from benchmarks.common import ROOT, median, row, slurm_state
 
 COMMAND = ".venv/bin/python -m pytest -q"
-
-
-def slurm_up() -> bool:
-    if not shutil.which("scontrol"):
-        return False
-    proc = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=30)
-    return proc.returncode == 0 and "UP" in proc.stdout
 
 
 def run(clone: Path, slurm: bool) -> dict:
@@ -46,7 +38,7 @@ def measure(repeats: int = 3) -> list[dict]:
     readme = (ROOT / "README.md").read_text()
     if COMMAND not in readme:
         raise RuntimeError(f"README.md no longer shows the test command {COMMAND!r}")
-    slurm = slurm_up()
+    slurm = slurm_state() == "up"
     with tempfile.TemporaryDirectory() as tmp:
         clone = Path(tmp) / "psymtl"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)

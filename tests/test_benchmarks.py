@@ -52,7 +52,18 @@ def test_the_test_command_benchmark_times_what_readme_and_ci_run():
 
     assert test_command.COMMAND in (ROOT / "README.md").read_text()
     assert test_command.COMMAND in (ROOT / ".ci" / "run").read_text()
-    assert isinstance(test_command.slurm_up(), bool)
+
+
+@pytest.mark.parametrize("ping, state", [(None, "none"), ("UP", "up"), ("DOWN", "down")])
+def test_slurm_state_is_the_controllers_answer(tmp_path, monkeypatch, ping, state):
+    from benchmarks.common import slurm_state
+
+    if ping:  # stand-ins for Slurm's tools, answering as scontrol ping does
+        for tool, out in (("sinfo", ""), ("scontrol", f"Slurmctld(primary) at vm is {ping}")):
+            (tmp_path / tool).write_text(f"#!/bin/sh\necho '{out}'\n")
+            (tmp_path / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert slurm_state() == state
 
 
 def test_each_profiled_operator_counts_in_one_family():
