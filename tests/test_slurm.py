@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,19 +19,15 @@ import pandas as pd
 import pytest
 from conftest import copy_workflow, snakemake
 
+from benchmarks.common import slurm_state
+
 TARGETS = ["results/C/hdln_adapted/seed1/metrics.json"]
 RUN = Path("results/C/hdln_adapted/seed1")
 
 
-def slurm_running() -> bool:
-    if shutil.which("sbatch") is None:
-        return False
-    return subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0
-
-
 @pytest.fixture(scope="module")
 def cluster() -> None:
-    if not slurm_running():
+    if slurm_state() != "up":
         if os.environ.get("PSYMTL_REQUIRE_SLURM") == "1":
             pytest.fail("PSYMTL_REQUIRE_SLURM=1 but no Slurm answers (start .ci/start-slurm.sh)")
         pytest.skip("no Slurm cluster running (see README: Slurm)")

@@ -39,17 +39,16 @@ def test_aso_clear_and_identical_cases():
     assert np.isnan(eps) and "ASO needs >= 3 seeds" in note
 
 
-@pytest.mark.parametrize("n_a, n_b, tie, comparisons", [(5, 5, False, 1), (3, 7, False, 4),
-                                                       (6, 4, True, 2), (4, 4, False, 1)])
+@pytest.mark.parametrize("n_a, n_b, b_is, comparisons", [
+    (5, 5, "other", 1), (3, 7, "other", 4), (6, 4, "a's first scores", 2), (4, 4, "a", 1)])
 @pytest.mark.filterwarnings("ignore:Division by zero")  # deepsig, on identical systems
-def test_aso_equals_deepsig_bit_for_bit(n_a, n_b, tie, comparisons):
+def test_aso_equals_deepsig_bit_for_bit(n_a, n_b, b_is, comparisons):
     from deepsig import aso as deepsig_aso
 
     rng = np.random.default_rng(n_a * 10 + n_b)
     a = rng.normal(0.70, 0.03, n_a).round(2)
-    b = a[:n_b] if tie else rng.normal(0.69, 0.03, n_b).round(2)
-    if n_a == n_b == 4:
-        b = a.copy()  # identical systems: deepsig's 0.5 for a zero distance
+    b = {"other": rng.normal(0.69, 0.03, n_b).round(2), "a's first scores": a[:n_b],
+         "a": a.copy()}[b_is]  # "a": identical systems, deepsig's 0.5 for a zero distance
     for x, y in ((a, b), (b, a)):
         ref = deepsig_aso(x, y, confidence_level=0.95, num_comparisons=comparisons,
                           num_bootstrap_iterations=100, seed=7, show_progress=False)

@@ -121,8 +121,7 @@ def _quantiles(sorted_scores: np.ndarray, p: np.ndarray) -> np.ndarray:
     index = np.clip(np.ceil(n * p).astype(int) - 1, 0, n - 1)
     if sorted_scores.ndim == 1:
         return sorted_scores[index]
-    return np.take_along_axis(sorted_scores, np.broadcast_to(index, (len(sorted_scores),
-                                                                     index.shape[-1])), 1)
+    return np.take_along_axis(sorted_scores, np.atleast_2d(index), 1)  # rows share a 1-D grid
 
 
 def _violation_ratio(f: np.ndarray, g: np.ndarray, dt: float) -> np.ndarray:
