@@ -1,1 +1,1 @@
-"""PsyMTL benchmark suite: `python -m benchmarks` (see benchmarks/README.md)."""
+"""PsyMTL benchmark suite: `python -m benchmarks` (see the README's Speed section)."""

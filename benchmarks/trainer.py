@@ -6,7 +6,8 @@ The standard trainer runs as its documentation sets it up for text classificatio
 tokenizer's dynamic-padding collator over randomly ordered examples. Its first row trains
 our encoder module (`psymtl.transformer`), so that the comparison is about the training loop
 only; a second row gives it its optional `group_by_length` sampler; a third trains
-`transformers`' own BertModel: the stack a `transformers` user runs."""
+`transformers`' own BertModel: the stack a `transformers` user runs, which the ratios and
+the goals (:data:`LEAD`) are taken against."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ from psymtl.trainer import Settings, Split, fit, pick_device, predict, seed_ever
 TASK = T.get("stress")
 ENCODER = "minilm"
 STACK = "transformers.Trainer, transformers' BertModel"
+# The lead over the stack a `transformers` user runs (the issue's goals, by max length); the
+# `Trainer` on our encoder module isolates the loop and is reported beside it.
+LEAD = {512: 1.8, 128: 1.5}
 
 
 def data(n_train: int, n_dev: int, max_length: int, seed: int = 0) -> tuple[Split, Split, str]:
@@ -250,17 +254,18 @@ def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,
                               / len(train))  # examples/s at the measured matmul peak
         case = (f"{name}, {ENCODER}, {len(train)} train posts, len<={max_length}, "
                 f"bs {s.batch_size}, {epochs} epoch, {threads} threads, {pick_device('auto')}")
+        lead = LEAD.get(max_length)
         for k, v in runs.items():
             mine = k == "ours"
             rows.append(row(
                 "training throughput", case, f"{k}: examples/s", len(train) * epochs / t[k],
-                "ex/s", ratio=t["transformers.Trainer"] / t[k],
-                goal=">= 1.5x transformers.Trainer" if mine else None,
-                met=t["transformers.Trainer"] / t[k] >= 1.5 if mine else None,
+                "ex/s", ratio=t[STACK] / t[k],
+                goal=f">= {lead}x {STACK}" if mine and lead else None,
+                met=t[STACK] / t[k] >= lead if mine and lead else None,
                 real_tokens_per_s=int(train.lengths.sum()) * epochs / t[k],
                 fraction_of_limit=len(train) * epochs / t[k] / limit,
                 dev_f1_median=median(r["f1"] for r in v),
-                **({"vs_transformers_stack": t[STACK] / t[k]} if mine else {}),
+                **({"vs_same_module": t["transformers.Trainer"] / t[k]} if mine else {}),
                 seconds=[round(r["seconds"], 2) for r in v]))
         rows.append(row("training throughput", case, "where a step's time goes (shares)",
                         1.0, "share", **{k: round(v, 3) for k, v in
