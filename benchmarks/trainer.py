@@ -216,10 +216,11 @@ def where_time_goes(train: Split, s: Settings, steps: int = 12) -> dict[str, flo
             for k, a, z in zip(phases, marks, marks[1:], strict=False):
                 phases[k] += z - a
 
-    for idx in batches[:2]:  # warm-up
+    warm = min(2, len(batches) - 1)  # a small training set still leaves a step to time
+    for idx in batches[:warm]:
         step(idx, False)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for idx in batches[2:]:
+        for idx in batches[warm:]:
             step(idx, True)
     total = sum(phases.values())
     ops = {e.key: e.self_cpu_time_total for e in prof.key_averages()}

@@ -102,3 +102,15 @@ def test_the_avx2_stand_in_caps_torch_kernels():
     out = subprocess.run([sys.executable, "-c", code], env=os.environ | default_run.AVX2,
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out in ("AVX2", "DEFAULT")  # DEFAULT: a CPU without AVX2 at all
+
+
+def test_where_a_steps_time_goes_with_two_batches_only():
+    """A training set of two batches still leaves a step to time (both used to go to the
+    warm-up, and the shares divided by zero)."""
+    from benchmarks.trainer import Settings, data, where_time_goes
+
+    train, _, _ = data(32, 8, 32)
+    shares = where_time_goes(train, Settings(batch_size=16, seed=1))
+    phases = sum(v for k, v in shares.items() if k.startswith("step: "))
+    ops = sum(v for k, v in shares.items() if k.startswith("ops: "))
+    assert phases == pytest.approx(1) and ops == pytest.approx(1)
