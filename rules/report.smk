@@ -7,6 +7,7 @@ rule tables:
         paper="resources/paper_values.yaml",
     params:
         runs=[{"study": st, "condition": c, "seed": s} for st, c, s in runs()],
+        health=config["health"],
     output:
         long=f"{RESULTS}/tables/metrics_long.csv",
         csv=report(
@@ -34,6 +35,7 @@ rule stats:
     input:
         metrics=[f"{run_dir(**r)}/metrics.json" for r in compared_runs()],
         predictions=[f"{run_dir(**r)}/predictions.parquet" for r in compared_runs()],
+        summaries=[f"{run_dir(**r)}/train_summary.json" for r in compared_runs()],
     output:
         csv=report(
             f"{RESULTS}/tables/significance.csv",
@@ -47,6 +49,7 @@ rule stats:
         comparisons=comparisons(),
         tasks=task_specs(),
         settings={k: v for k, v in config["stats"].items() if k != "comparisons"},
+        health=config["health"],
     conda:
         "../envs/psymtl.yaml"
     log:
@@ -103,6 +106,7 @@ rule figure_metrics:
     params:
         runs=lambda w: [{"study": st, "condition": c, "seed": s} for st, c, s in study_runs(w.study)],
         tasks=task_specs(),
+        health=config["health"],
     output:
         report(
             f"{RESULTS}/figures/{{study}}_metrics.png",
@@ -151,6 +155,7 @@ rule sweep:
             {"study": w.study, "condition": c, "seed": s} for c in sweep_of(w)["runs"] for s in config["seeds"]
         ],
         tasks=task_specs(),
+        health=config["health"],
     output:
         png=report(
             f"{RESULTS}/sweeps/{{study}}/{{condition}}/{{setting}}.png",

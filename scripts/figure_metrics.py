@@ -7,5 +7,6 @@ with logs.to_file(snakemake.log[0]):
     T.use(snakemake.params.tasks)
     runs = [dict(r, metrics=m) for r, m in
             zip(snakemake.params.runs, snakemake.input, strict=True)]
-    figures.metric_per_condition(tables.collect(runs), snakemake.wildcards.study,
+    long = tables.collect(runs, snakemake.params.health)
+    figures.metric_per_condition(long[long["collapsed"] == ""], snakemake.wildcards.study,
                                  snakemake.output[0])

@@ -6,9 +6,9 @@ from psymtl import tasks as T
 with logs.to_file(snakemake.log[0]) as log:
     p, inp, out = snakemake.params, snakemake.input, snakemake.output
     T.use(p.tasks)
-    runs = [dict(r, metrics=m, predictions=q)
-            for r, m, q in zip(p.runs, inp.metrics, inp.predictions, strict=True)]
-    table = stats.table(p.comparisons, runs, p.settings)
+    runs = [dict(r, metrics=m, predictions=q, summary=s) for r, m, q, s in
+            zip(p.runs, inp.metrics, inp.predictions, inp.summaries, strict=True)]
+    table = stats.table(p.comparisons, runs, p.settings, p.health)
     for _, row in table.iterrows():
         log.info("%s vs %s on %s/%s: %s", row["a"], row["b"], row["task"], row["metric"],
                  row["verdict"])

@@ -7,6 +7,6 @@ with logs.to_file(snakemake.log[0]):
     p = snakemake.params
     T.use(p.tasks)
     runs = [dict(r, metrics=m) for r, m in zip(p.runs, snakemake.input, strict=True)]
-    table = tables.sensitivity(tables.collect(runs), p.sweep)
+    table = tables.sensitivity(tables.collect(runs, p.health), p.sweep)
     table.to_csv(snakemake.output.csv, index=False)
     figures.sensitivity(table, p.sweep, snakemake.output.png)

@@ -11,4 +11,4 @@ with logs.to_file(snakemake.log[0]):
     runs = [dict(r, metrics=m) for r, m in
             zip(snakemake.params.runs, snakemake.input.metrics, strict=True)]
     paper = yaml.safe_load(Path(snakemake.input.paper).read_text())
-    tables.write(runs, paper, dict(snakemake.output.items()))
+    tables.write(runs, paper, dict(snakemake.output.items()), snakemake.params.health)

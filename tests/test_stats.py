@@ -66,12 +66,13 @@ def test_mcnemar_by_hand():
 
 
 def frames(probs_per_seed, y, task="depression"):
-    out = []
-    for p in probs_per_seed:
-        out.append(pd.DataFrame({"id": [f"x{i}" for i in range(len(y))], "split": "test",
-                                 f"{task}__present": True,
-                                 f"{task}__target": list(y) if y.ndim > 1 else y,
-                                 f"{task}__pred": list(p)}))
+    """Per-seed prediction frames (seeds 1, 2, ...)."""
+    out = {}
+    for s, p in enumerate(probs_per_seed, 1):
+        out[s] = pd.DataFrame({"id": [f"x{i}" for i in range(len(y))], "split": "test",
+                               f"{task}__present": True,
+                               f"{task}__target": list(y) if y.ndim > 1 else y,
+                               f"{task}__pred": list(p)})
     return out
 
 
@@ -93,8 +94,7 @@ def test_compare_notes_too_few_seeds_and_gives_verdict():
     pb = [np.eye(2)[1 - y] * 0.9 + 0.05 for _ in range(2)]
     comp = {"study": "B", "a": "x", "b": "y", "task": "depression", "metric": "f1",
             "expect": "a_better", "paper": 0.01}
-    row = stats.compare(comp, {"x": {1: 1.0, 2: 1.0}, "y": {1: 0.0, 2: 0.0}},
-                        {"x": frames(pa, y), "y": frames(pb, y)}, SETTINGS)
+    row = stats.compare(comp, {"x": frames(pa, y), "y": frames(pb, y)}, SETTINGS)
     assert np.isnan(row["p_wilcoxon"]) and np.isnan(row["aso_eps_min"])
     assert "Wilcoxon needs" in row["note"] and "ASO needs" in row["note"]
     assert row["p_bootstrap"] < 0.01 and row["p_mcnemar"] < 0.01
@@ -118,10 +118,9 @@ def seeded(y, accuracies, seed=0):
 
 
 def run(comp, a, b, y, settings=SETTINGS, family=1):
-    (pa, sa), (pb, sb) = a, b
-    row = stats.compare(comp, {"x": sa, "y": sb}, {"x": frames(pa, y, comp["task"]),
-                                                   "y": frames(pb, y, comp["task"])},
-                        settings, family)
+    (pa, _), (pb, _) = a, b
+    row = stats.compare(comp, {"x": frames(pa, y, comp["task"]),
+                               "y": frames(pb, y, comp["task"])}, settings, family)
     table = stats.correct(pd.DataFrame([row]), "holm")
     return table.iloc[0], stats.verdict(table.iloc[0], 0.05, 0.2)
 
@@ -177,11 +176,11 @@ def test_no_effect_needs_an_equivalence_test_not_a_large_p():
 def test_systems_are_aligned_by_post_id_when_some_posts_failed():
     """Soft-label runs lose posts whose annotation failed; hard-label runs keep them."""
     y = np.random.default_rng(6).integers(0, 2, 100)
-    (pa, sa), (pb, sb) = seeded(y, [0.9] * 3, 1), seeded(y, [0.7] * 3, 2)
-    fa = [f.iloc[5:] for f in frames(pa, y)]  # 5 posts missing from every run of a
+    (pa, _), (pb, _) = seeded(y, [0.9] * 3, 1), seeded(y, [0.7] * 3, 2)
+    fa = {s: f.iloc[5:] for s, f in frames(pa, y).items()}  # 5 posts missing from a's runs
     comp = {"study": "A", "a": "x", "b": "y", "task": "depression", "metric": "f1",
             "expect": "a_better"}
-    row = stats.compare(comp, {"x": sa, "y": sb}, {"x": fa, "y": frames(pb, y)}, SETTINGS)
+    row = stats.compare(comp, {"x": fa, "y": frames(pb, y)}, SETTINGS)
     assert row["posts"] == 95 and row["posts_dropped"] == 5
     assert "5 test posts missing from some run" in row["note"]
 
@@ -208,7 +207,116 @@ def test_constant_targets_give_a_note_not_a_crash():
     pa, pb = [rng.normal(5, 1, 50) for _ in range(2)], [rng.normal(5, 1, 50) for _ in range(2)]
     comp = {"study": "A", "a": "x", "b": "y", "task": "burden", "metric": "r2",
             "expect": "a_better"}
-    row = stats.compare(comp, {"x": {1: 0.1, 2: 0.2}, "y": {1: 0.0, 2: 0.1}},
-                        {"x": frames(pa, y, "burden"), "y": frames(pb, y, "burden")}, SETTINGS)
+    row = stats.compare(comp, {"x": frames(pa, y, "burden"), "y": frames(pb, y, "burden")},
+                        SETTINGS)
     assert np.isnan(row["p_bootstrap"]) and np.isnan(row["ci_low"])
     assert "r2 is undefined on the test set" in row["note"]
+
+
+def test_seed_scores_and_direction_come_from_the_aligned_posts():
+    """a is right on the posts b lacks and wrong elsewhere: on its own posts a looks better,
+    on the shared posts it is worse, and the verdict's direction is the shared posts'."""
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 2, 300)
+    right = np.eye(2)[y] * 0.8 + 0.1
+    wrong = np.eye(2)[1 - y] * 0.8 + 0.1
+    pa = [np.where((np.arange(300) < 150)[:, None], right, wrong) for _ in range(3)]
+    pa = [np.where((rng.random(300) < 0.35)[:, None], right, p) for p in pa]
+    pb = [np.where((rng.random(300) < 0.8)[:, None], right, wrong) for _ in range(3)]
+    fb = {s: f.iloc[150:] for s, f in frames(pb, y).items()}  # b scored only posts 150..
+    comp = {"study": "B", "a": "x", "b": "y", "task": "depression", "metric": "f1",
+            "expect": "a_better"}
+    own_a = np.mean([KINDS["classification"].metric("f1", y, p) for p in pa])
+    own_b = np.mean([KINDS["classification"].metric("f1", y[150:], p[150:]) for p in pb])
+    assert own_a < own_b  # sanity of the construction on each run's own posts
+    row = stats.compare(comp, {"x": frames(pa, y), "y": fb}, SETTINGS)
+    assert row["posts"] == 150 and row["mean_diff"] < 0
+    assert row["mean_a"] == pytest.approx(np.mean(
+        [KINDS["classification"].metric("f1", y[150:], p[150:]) for p in pa]))
+    # ASO in both directions: b is clearly better, so eps(b > a) is small, eps(a > b) large
+    assert row["aso_eps_b_better"] < 0.2 < row["aso_eps_a_better"]
+    assert row["aso_eps_min"] == row["aso_eps_b_better"]
+
+
+def toy_run(tmp_path, name, probs, y, task="depression"):
+    """A run's files as the train job writes them: predictions, metrics (with the collapse
+    guard's measurements) and a train summary."""
+    from psymtl import evaluation
+    from psymtl.io import write_json
+
+    d = tmp_path / name
+    d.mkdir(parents=True)
+    frame = frames([probs], y, task)[1]
+    frame.to_parquet(d / "predictions.parquet")
+    write_json(evaluation.evaluate(frame), d / "metrics.json")
+    write_json({"steps": 100}, d / "train_summary.json")
+    return {"metrics": str(d / "metrics.json"), "predictions": str(d / "predictions.parquet"),
+            "summary": str(d / "train_summary.json")}
+
+
+def test_a_claim_with_a_collapsed_run_is_never_counted(tmp_path):
+    from psymtl import health, tables
+
+    rng = np.random.default_rng(9)
+    y = (rng.random(400) < 0.3).astype(int)  # 30% positive
+    healthy = lambda acc: np.eye(2)[np.where(rng.random(400) < acc, y, 1 - y)] * 0.8 + 0.1  # noqa: E731
+    collapsed = np.tile([0.9, 0.1], (400, 1))  # class 0 for every post
+    runs = []
+    for seed in (1, 2, 3):
+        runs.append({"study": "B", "condition": "x", "seed": seed,
+                     **toy_run(tmp_path, f"x{seed}", collapsed if seed == 2 else healthy(0.9),
+                               y)})
+        runs.append({"study": "B", "condition": "y", "seed": seed,
+                     **toy_run(tmp_path, f"y{seed}", healthy(0.6), y)})
+    assert health.judge(evaluation_of(runs[2]), {}) == ["depression"]
+    assert health.judge(evaluation_of(runs[0]), {}) == []
+    assert health.judge(evaluation_of(runs[1]), {}) == []
+    comp = {"study": "B", "a": "x", "b": "y", "task": "depression", "metric": "f1",
+            "expect": "a_better", "about": ["tasks"]}
+    out = stats.table([comp], runs, SETTINGS, {}).iloc[0]
+    assert out["seeds_a"] == 2 and out["collapsed"] == "x seed 2"
+    assert out["verdict"].startswith("not counted: collapsed run(s) x seed 2; the healthy runs:")
+    assert "reproduced" not in out["verdict"]
+    summary = tables.summarise(tables.collect(runs, {}))
+    f1 = summary[(summary["condition"] == "x") & (summary["metric"] == "f1")].iloc[0]
+    assert f1["n_seeds"] == 2 and f1["collapsed_seeds"] == "2"
+    # without the collapsed seed the same claim is counted
+    healthy_only = [r for r in runs if not (r["condition"] == "x" and r["seed"] == 2)]
+    assert stats.table([comp], healthy_only, SETTINGS, {}).iloc[0]["verdict"].startswith(
+        "same direction")
+
+
+def evaluation_of(run):
+    from psymtl.io import read_json
+
+    return read_json(run["metrics"])
+
+
+def test_collapse_thresholds_and_regression():
+    from psymtl import health
+
+    y = np.array([0] * 60 + [1] * 40)
+    near = np.eye(2)[np.array([0] * 96 + [1] * 4)]
+    m = health.measure(y, near)
+    assert m["top_share"] == 0.96 and m["gold_share_of_top"] == 0.6
+    assert health.collapsed(m, {})  # 96% predicted class 0, gold 60%
+    assert not health.collapsed(m, {"max_class_share": 0.97})
+    # a task whose gold majority is itself 96% is not collapsed by predicting it 96% of the time
+    skew = health.measure(np.array([0] * 96 + [1] * 4), near)
+    assert not health.collapsed(skew, {})
+    # one class only while the gold has two is collapsed whatever the shares
+    assert health.collapsed(health.measure(np.array([0] * 99 + [1]), np.eye(2)[[0] * 100]), {})
+    target = np.linspace(0, 10, 100)
+    assert health.collapsed(health.measure(target, np.full(100, 5.0) + 0.01 * target), {})
+    assert not health.collapsed(health.measure(target, 0.8 * target), {})
+
+
+def test_training_length_is_visible_to_the_comparison():
+    comp = {"study": "B", "a": "x", "b": "y", "about": ["tasks"]}
+    assert stats.training_length(comp, {"x": [342, 342], "y": [60, 60]}).startswith(
+        "confounded by training length: x 342 optimizer steps, y 60")
+    assert stats.training_length(comp | {"about": ["tasks", "epochs"]},
+                                 {"x": [342], "y": [330]}) == ""
+    assert stats.training_length(comp | {"about": ["epochs"]},
+                                 {"x": [342], "y": [60]}).startswith("declared")
+    assert stats.training_length(comp, {"x": [], "y": [60]}) == ""

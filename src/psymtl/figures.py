@@ -169,11 +169,13 @@ UNIT_INTERVAL = {"accuracy", "precision", "recall", "f1", "f1_weighted", "f1_mac
                  "cosine", "intersection"}  # metrics bounded by [0, 1]
 
 
-def sensitivity(table: pd.DataFrame, sweep: dict, out: str | Path) -> None:
-    """A sweep: each headline metric of each task against the swept value, mean with its
-    95% t-interval over seeds, every seed a faint point, the configured value marked."""
+def sensitivity(table: pd.DataFrame, sweep: dict, out: str | Path, split: str = "test") -> None:
+    """A sweep: each headline metric of each task on ``split`` against the swept value, mean
+    with its 95% t-interval over the healthy seeds, every healthy seed a faint point, the
+    number of collapsed seeds written under each value, the configured value marked."""
     from psymtl.metrics import LOWER_IS_BETTER
 
+    table = table[table["split"] == split]
     values = list(sweep["values"])
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
     if numeric:
@@ -205,6 +207,11 @@ def sensitivity(table: pd.DataFrame, sweep: dict, out: str | Path) -> None:
         ax.ticklabel_format(axis="y", useOffset=False)
         ax.errorbar(x, sel["mean"], yerr=np.nan_to_num(err), color="#1f3b73", marker="o",
                     ms=4, capsize=3, zorder=3)
+        for xi, bad in zip(x, sel["collapsed_seeds"], strict=True):
+            if str(bad).strip():
+                ax.annotate(f"{len(str(bad).split())} collapsed", (xi, 0), fontsize=6,
+                            color="#c0392b", xycoords=("data", "axes fraction"),
+                            xytext=(0, 2), textcoords="offset points", ha="center")
         if own_x is not None:
             ax.axvline(own_x, color="#c0392b", ls="--", lw=1, zorder=1)
         if log:
@@ -216,8 +223,9 @@ def sensitivity(table: pd.DataFrame, sweep: dict, out: str | Path) -> None:
         ax.set_xlabel(sweep["setting"], fontsize=7)
     n = int(table["n_seeds"].max()) if len(table) else 0
     fig.suptitle(f"Study {sweep['study']}, {sweep['condition']}: sensitivity to "
-                 f"{sweep['setting']}\nmean, 95% t-interval over n <= {n} seeds (clipped to "
-                 "range), seeds as points; dashed: configured value",
+                 f"{sweep['setting']} ({split} set)\nmean, 95% t-interval over n <= {n} "
+                 "healthy seeds (clipped to range), seeds as points; collapsed runs counted, "
+                 "not shown; dashed: configured value",
                  fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)

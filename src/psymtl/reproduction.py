@@ -4,7 +4,7 @@ its figures out.
 ``collect`` copies each finished run's small outputs (metrics, test predictions, train log
 and summary, per-job times) and each stage's reports from a workflow's ``results/`` into
 ``docs/reproduction/runs/<name>/``, so that the report can be rebuilt from the repository
-alone and later sessions add seeds instead of repeating them. ``build`` makes every table,
+alone and a later run adds seeds instead of repeating them. ``build`` makes every table,
 test and figure from those files; gaps of more than 0.03 on a headline metric are listed
 under each table with the explanation from ``docs/reproduction/notes.yaml`` (or
 "unexplained").
@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from psymtl import figures, settings, stats, tables
+from psymtl import evaluation, figures, provenance, settings, stats, tables
 from psymtl.io import read_json
 
 RUN_FILES = ("metrics.json", "predictions.parquet", "train_log.csv", "train_summary.json")
@@ -58,13 +58,20 @@ def collect(results: str | Path, into: str | Path) -> list[Path]:
 
 
 def runs(root: str | Path) -> pd.DataFrame:
-    """One row per committed run: setup, study, condition, seed and its files."""
+    """One row per committed run: setup, study, condition, seed, its files, and its metrics
+    (``metrics``, read; a file written before the collapse guard gets its ``health``
+    measured from the run's predictions)."""
     rows = []
     for m in sorted(Path(root).glob("*/*/*/seed*/metrics.json")):
         setup, study, cond, seed = m.parts[-5:-1]
+        predictions = m.parent / "predictions.parquet"
+        metrics = read_json(m)
+        if "health" not in metrics:
+            metrics["health"] = evaluation.evaluate(pd.read_parquet(predictions))["health"]
         rows.append({"setup": setup, "study": study, "condition": cond,
                      "seed": int(seed.removeprefix("seed")), "dir": m.parent,
-                     "metrics": str(m), "predictions": str(m.parent / "predictions.parquet")})
+                     "metrics": metrics, "predictions": str(predictions),
+                     "summary": str(m.parent / "train_summary.json")})
     return pd.DataFrame(rows)
 
 
@@ -111,8 +118,42 @@ def describe_runs(table: pd.DataFrame) -> pd.DataFrame:
                                                for s in summaries})),
                      "best at last epoch": f"{sum(_best_at_end(s) for s in summaries)}"
                                            f"/{len(summaries)}",
-                     "machine": "; ".join(sorted(machines))})
+                     "machine": "; ".join(sorted(machines)),
+                     "commits": ", ".join(sorted({_commit(s) for s in summaries})),
+                     "current training code":
+                         f"{sum(code_status(s) == 'current' for s in summaries)}"
+                         f"/{len(summaries)}"})
     return pd.DataFrame(rows)
+
+
+def code_status(summary: dict) -> str:
+    """``current`` when a run's training code is the code that ships, ``other`` when it
+    differs, ``unrecorded`` for a run made before runs recorded it."""
+    made_by = summary.get("code", {}).get("training_code")
+    if made_by is None:
+        return "unrecorded"
+    return "current" if made_by == provenance.training_code() else "other"
+
+
+def _commit(summary: dict) -> str:
+    c = summary.get("code", {}).get("commit")
+    return c[:10] + ("+dirty" if c.endswith("+dirty") else "") if c else "unrecorded"
+
+
+def stale_runs(table: pd.DataFrame) -> pd.DataFrame:
+    """The runs whose training code is not the current one, counted per setup, study and
+    condition."""
+    rows = []
+    for r in table.itertuples():
+        status = code_status(read_json(Path(r.dir) / "train_summary.json"))
+        if status != "current":
+            rows.append({"setup": r.setup, "study": r.study, "condition": r.condition,
+                         "seed": r.seed, "training code": status})
+    if not rows:
+        return pd.DataFrame()
+    out = pd.DataFrame(rows)
+    return (out.groupby(["setup", "study", "condition", "training code"])["seed"]
+            .agg(lambda s: ", ".join(map(str, sorted(s)))).rename("seeds").reset_index())
 
 
 def _best_at_end(summary: dict) -> bool:
@@ -158,11 +199,16 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
           f"under `{root}`; `collect` adds a finished workflow's runs first, see README).\n",
           "## What ran\n", describe_runs(table).to_markdown(index=False) + "\n",
           notes.get("setup_note", "").strip() + "\n"]
+    stale = stale_runs(table)
+    if len(stale):
+        md += ["**Runs not made by the current training code** (their training code differs "
+               "from the code that ships, or was not recorded; rerun them before placing new "
+               "seeds beside them):\n", stale.to_markdown(index=False) + "\n"]
     cut = inputs(root, main)
     if len(cut):
         md += ["### Inputs\n", cut.to_markdown(index=False) + "\n"]
     mine = table[table["setup"] == main]
-    long = tables.collect(mine.to_dict("records"))
+    long = tables.collect(mine.to_dict("records"), config["health"])
     summary = tables.summarise(long)
     for study in sorted(set(mine["study"])):
         md.append(f"## Study {study}\n")
@@ -228,9 +274,10 @@ def _significance(runs_: pd.DataFrame, config: dict) -> list[str]:
     if not comps:
         return []
     run_list = [{"study": r.study, "condition": r.condition, "seed": r.seed,
-                 "metrics": r.metrics, "predictions": r.predictions}
+                 "metrics": r.metrics, "predictions": r.predictions, "summary": r.summary}
                 for r in runs_.itertuples()]
-    result = stats.table(comps, run_list, {k: v for k, v in st.items() if k != "comparisons"})
+    result = stats.table(comps, run_list, {k: v for k, v in st.items() if k != "comparisons"},
+                         config["health"])
     return ["## Significance\n", tables.significance_markdown(result, st)
             .replace("# Headline claims", "### Headline claims").replace("# Tests", "### Tests")]
 
@@ -243,8 +290,8 @@ def _setups(table: pd.DataFrame, notes: dict) -> list[str]:
     rows = []
     for (setup, cond), part in b.groupby(["setup", "condition"]):
         for split in ("dev", "test"):
-            vals = [read_json(m)[split]["depression"]["f1"] for m in part["metrics"]
-                    if "depression" in read_json(m).get(split, {})]
+            vals = [m[split]["depression"]["f1"] for m in part["metrics"]
+                    if "depression" in m.get(split, {})]
             if vals:
                 s = pd.Series(vals)
                 rows.append({"setup": setup, "condition": cond, "split": split,

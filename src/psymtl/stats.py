@@ -14,7 +14,12 @@ Two kinds of evidence, and a verdict needs both:
   seeds (``min_seeds.wilcoxon``), else Almost Stochastic Order (Dror et al. 2019, deepsig's test;
   eps_min < tau) where there are ``min_seeds.aso``; for equivalence / non-superiority a paired
   t-TOST / one-sided t-test on the seed differences.
-McNemar's exact test on paired decisions is shown for classification tasks.
+McNemar's exact test on paired decisions is shown for classification tasks. Every statistic,
+the seed-level ones and the direction of the verdict included, is computed on the posts both
+systems scored; ASO's eps_min is reported for both directions.
+A run whose predictions collapsed (:mod:`psymtl.health`) is left out of the tests and named,
+and a comparison with one, or with an undeclared difference in optimizer steps
+(:func:`training_length`), is never counted as reproduced.
 p-values are corrected (Holm or Benjamini-Hochberg) within a family: each study's
 comparisons (``family: study``) or all of them (``family: all``); ASO gets a Bonferroni
 correction over the family. Systems are aligned by post id: posts missing from either system
@@ -208,17 +213,20 @@ def aligned(frames: dict[str, list[pd.DataFrame]], task: str
     return y, preds, dropped
 
 
-def compare(comp: dict[str, Any], seed_scores: dict[str, dict[int, float]],
-            preds: dict[str, list[pd.DataFrame]], settings: dict[str, Any],
-            family_size: int = 1) -> dict[str, Any]:
-    """Every test of one comparison; ``seed_scores[system][seed]`` are per-seed metric values
-    and ``preds[system]`` the per-seed prediction frames."""
+def compare(comp: dict[str, Any], preds: dict[str, dict[int, pd.DataFrame]],
+            settings: dict[str, Any], family_size: int = 1) -> dict[str, Any]:
+    """Every test of one comparison; ``preds[system][seed]`` are the per-seed prediction
+    frames. Every statistic, the seed-level ones included, is computed on the posts both
+    systems scored (aligned by id)."""
     a, b, task, metric = comp["a"], comp["b"], comp["task"], comp["metric"]
     expect = comp.get("expect", "a_better")
     margin = comp.get("margin", settings.get("equivalence_margin", 0.01))
     alpha, min_seeds = settings["alpha"], settings["min_seeds"]
     kind = T.get(task).kind
     sign = -1.0 if metric in metrics.LOWER_IS_BETTER else 1.0
+    y, p, dropped = aligned({s: list(preds[s].values()) for s in (a, b)}, task)
+    seed_scores = {s: {seed: kind.metric(metric, y, q)
+                       for seed, q in zip(preds[s], p[s], strict=True)} for s in (a, b)}
     seeds = sorted(set(seed_scores[a]) & set(seed_scores[b]))
     sa = np.array([seed_scores[a][s] for s in seeds])
     sb = np.array([seed_scores[b][s] for s in seeds])
@@ -232,12 +240,10 @@ def compare(comp: dict[str, Any], seed_scores: dict[str, dict[int, float]],
                      "seed-level significance is unreachable")
     all_a = np.array(list(seed_scores[a].values())) * sign
     all_b = np.array(list(seed_scores[b].values())) * sign
-    a_ahead = all_a.mean() >= all_b.mean()
-    eps, note = aso(all_a, all_b, alpha, min_seeds["aso"], settings["bootstrap"]["seed"],
-                    family_size) if a_ahead else aso(all_b, all_a, alpha, min_seeds["aso"],
-                                                     settings["bootstrap"]["seed"], family_size)
+    aso_seed = settings["bootstrap"]["seed"]
+    eps_a, note = aso(all_a, all_b, alpha, min_seeds["aso"], aso_seed, family_size)
+    eps_b, _ = aso(all_b, all_a, alpha, min_seeds["aso"], aso_seed, family_size)
     notes.append(note)
-    y, p, dropped = aligned({a: preds[a], b: preds[b]}, task)
     if dropped:
         notes.append(f"{dropped} test posts missing from some run were left out of both")
     boot = paired_bootstrap(kind, metric, y, p[a], p[b], settings["bootstrap"]["samples"],
@@ -245,19 +251,19 @@ def compare(comp: dict[str, Any], seed_scores: dict[str, dict[int, float]],
     diffs = sign * boot.pop("diffs")  # resampled differences, positive: a better
     if np.isnan(boot["p_bootstrap"]):
         notes.append(f"{metric} is undefined on the test set (constant targets?): no bootstrap")
+    scores = {s: list(seed_scores[s].values()) for s in (a, b)}
     row = {**{k: comp.get(k) for k in ("study", "a", "b", "task", "metric", "claim", "paper")},
            "expect": expect, "about": ", ".join(comp.get("about", [])), "margin": margin,
-           "seeds_a": len(seed_scores[a]), "seeds_b": len(seed_scores[b]),
+           "seeds_a": len(scores[a]), "seeds_b": len(scores[b]),
            "seeds_paired": len(seeds), "posts": len(y), "posts_dropped": dropped,
-           "mean_a": float(np.mean(list(seed_scores[a].values()))),
-           "mean_b": float(np.mean(list(seed_scores[b].values()))),
-           "sd_a": float(np.std(list(seed_scores[a].values()), ddof=1)) if len(seed_scores[a]) > 1
-           else float("nan"),
-           "sd_b": float(np.std(list(seed_scores[b].values()), ddof=1)) if len(seed_scores[b]) > 1
-           else float("nan"),
-           "aso_eps_min": eps, "aso_better": a if a_ahead else b, "p_wilcoxon": p_w, **boot,
+           "mean_a": float(np.mean(scores[a])), "mean_b": float(np.mean(scores[b])),
+           "sd_a": float(np.std(scores[a], ddof=1)) if len(scores[a]) > 1 else float("nan"),
+           "sd_b": float(np.std(scores[b], ddof=1)) if len(scores[b]) > 1 else float("nan"),
+           "aso_eps_a_better": eps_a, "aso_eps_b_better": eps_b, "p_wilcoxon": p_w, **boot,
            "p_mcnemar": mcnemar(y, p[a], p[b]) if kind.decisions else float("nan")}
     row["mean_diff"] = row["mean_a"] - row["mean_b"]
+    # ASO's evidence is for the direction our seeds show (a better when the means tie)
+    row["aso_eps_min"] = eps_a if better(metric, row["mean_diff"]) >= 0 else eps_b
     enough = len(seeds) >= min_seeds["aso"]
     if expect in ("equivalent", "a_not_better"):
         if expect == "equivalent":
@@ -275,12 +281,29 @@ def compare(comp: dict[str, Any], seed_scores: dict[str, dict[int, float]],
         if not enough:
             notes.append(f"seed-level {test} needs >= {min_seeds['aso']} paired seeds")
     else:
-        seed_test = ("Wilcoxon" if not np.isnan(p_w) else "ASO" if not np.isnan(eps)
+        seed_test = ("Wilcoxon" if not np.isnan(p_w) else "ASO" if not np.isnan(eps_a)
                      else "none")
         row |= {"p_post": boot["p_bootstrap"], "post_test": "paired bootstrap",
                 "p_seed": p_w, "seed_test": seed_test}
     row["note"] = "; ".join(n for n in notes if n)
     return row
+
+
+LENGTH_KEYS = ("epochs", "steps")  # `about` keys that declare a training-length difference
+LENGTH_TOLERANCE = 0.10  # optimizer steps differing by more than this share are a confound
+
+
+def training_length(comp: dict[str, Any], steps: dict[str, list[int]]) -> str:
+    """A note when the two systems took different numbers of optimizer steps (mean over
+    their runs, ``steps[system]``) and the comparison does not declare it in ``about``."""
+    if not all(steps.get(s) for s in (comp["a"], comp["b"])):
+        return ""
+    sa, sb = (float(np.mean(steps[s])) for s in (comp["a"], comp["b"]))
+    if abs(sa - sb) <= LENGTH_TOLERANCE * max(sa, sb):
+        return ""
+    declared = any(k in comp.get("about", []) for k in LENGTH_KEYS)
+    what = "declared" if declared else "confounded by training length"
+    return f"{what}: {comp['a']} {sa:.0f} optimizer steps, {comp['b']} {sb:.0f}"
 
 
 def correct(table: pd.DataFrame, method: str, family: str = "study") -> pd.DataFrame:
@@ -295,7 +318,20 @@ def correct(table: pd.DataFrame, method: str, family: str = "study") -> pd.DataF
 
 
 def verdict(row: pd.Series, alpha: float, tau: float) -> str:
-    """Was the paper's finding reproduced, on which evidence?"""
+    """Was the paper's finding reproduced, on which evidence? A comparison with a collapsed
+    run on either side, or an undeclared difference in training length, is never counted
+    as reproduced: its verdict says why and what the remaining runs show."""
+    finding = _finding(row, alpha, tau)
+    collapsed = row.get("collapsed") or ""
+    length = row.get("training_length") or ""
+    if collapsed:
+        return f"not counted: collapsed run(s) {collapsed}; the healthy runs: {finding}"
+    if length.startswith("confounded"):
+        return f"not counted: {length}; as measured: {finding}"
+    return finding
+
+
+def _finding(row: pd.Series, alpha: float, tau: float) -> str:
     expect, seed_test = row["expect"], row["seed_test"]
     post = row["p_post_adj"] < alpha
     if seed_test == "ASO":
@@ -329,26 +365,41 @@ def verdict(row: pd.Series, alpha: float, tau: float) -> str:
 
 
 def table(comparisons: list[dict[str, Any]], runs: list[dict[str, Any]],
-          settings: dict[str, Any]) -> pd.DataFrame:
-    """Every declared comparison tested, corrected within its family, with its verdict.
+          settings: dict[str, Any], thresholds: dict[str, float]) -> pd.DataFrame:
+    """Every declared comparison tested on its healthy runs, corrected within its family,
+    with its verdict.
 
     ``runs``: one entry per training run, ``{study, condition, seed, metrics, predictions}``
-    (the paths of its metrics.json and predictions.parquet)."""
+    (the paths of its metrics.json and predictions.parquet; ``summary``, its
+    train_summary.json, where known); ``thresholds``: the collapse guard's."""
+    from psymtl import evaluation, health
     from psymtl.io import read_json
 
     family = settings.get("family", "study")
     sizes = pd.Series([c["study"] if family == "study" else "all" for c in comparisons])
     rows = []
     for comp in comparisons:
-        scores: dict[str, dict[int, float]] = {}
-        preds: dict[str, list[pd.DataFrame]] = {}
+        preds: dict[str, dict[int, pd.DataFrame]] = {}
+        steps: dict[str, list[int]] = {}
+        collapsed = []
         for system in (comp["a"], comp["b"]):
             mine = [r for r in runs if (r["study"], r["condition"]) == (comp["study"], system)]
-            scores[system] = {int(r["seed"]): read_json(r["metrics"])["test"][comp["task"]]
-                              [comp["metric"]] for r in mine}
-            preds[system] = [pd.read_parquet(r["predictions"]) for r in mine]
+            bad = [int(r["seed"]) for r in mine
+                   if health.judge(evaluation.read(r["metrics"]), thresholds)]
+            if bad:
+                collapsed.append(f"{system} seed{'s' if len(bad) > 1 else ''} "
+                                 + ", ".join(map(str, sorted(bad))))
+            healthy = [r for r in mine if int(r["seed"]) not in bad] or mine
+            preds[system] = {int(r["seed"]): pd.read_parquet(r["predictions"])
+                             for r in healthy}
+            steps[system] = [read_json(r["summary"]).get("steps") for r in mine
+                             if r.get("summary")]
+            steps[system] = [x for x in steps[system] if x]
         key = comp["study"] if family == "study" else "all"
-        rows.append(compare(comp, scores, preds, settings, int((sizes == key).sum())))
+        row = compare(comp, preds, settings, int((sizes == key).sum()))
+        row["collapsed"] = "; ".join(collapsed)
+        row["training_length"] = training_length(comp, steps)
+        rows.append(row)
     out = correct(pd.DataFrame(rows), settings["correction"], family)
     out["verdict"] = [verdict(r, settings["alpha"], settings["aso_tau"])
                       for _, r in out.iterrows()]
