@@ -48,3 +48,29 @@ def test_the_report_tests_bf16_and_fp32_for_equivalence(tmp_path):
     p = stats.tost_seeds(reproduction.precision(reproduction.runs(tmp_path))[
         "bf16 - fp32"].to_numpy(), 0.02)
     assert "TOST" in text and f"p = {p:.4f}" in text and p < 0.05
+
+
+def test_gap_factors_give_each_factors_effect_and_the_remaining_gap():
+    import numpy as np
+    import pandas as pd
+
+    from psymtl import reproduction
+
+    rows = []
+    for cond, values in {"flat": [0.46, 0.47, 0.48], "flat~max_length=512": [0.55, 0.56, 0.57],
+                         "flat~epochs=6": [0.50, 0.51, 0.99]}.items():
+        for seed, v in enumerate(values, 1):
+            rows.append({"study": "C", "condition": cond, "seed": seed, "split": "test",
+                         "task": "temporal", "metric": "accuracy", "value": v,
+                         "collapsed": "temporal" if v == 0.99 else ""})
+    long = pd.DataFrame(rows)
+    comp = pd.DataFrame([{"study": "C", "condition": "flat", "task": "temporal",
+                          "metric": "accuracy", "paper_mean": 0.60, "difference": -0.13}])
+    out = reproduction.gap_factors(long, comp).set_index("factor")
+    assert out.loc["max_length=512", "effect"] == pytest.approx(0.09)
+    assert out.loc["max_length=512", "remaining gap"] == pytest.approx(-0.04)
+    lo, hi = (float(x) for x in out.loc["max_length=512", "95% interval"].strip("[]").split(","))
+    assert 0 < lo < 0.09 < hi
+    # the collapsed seed of the epochs run is not counted
+    assert out.loc["epochs=6", "seeds"] == "2 vs 3"
+    assert out.loc["epochs=6", "effect"] == pytest.approx(np.mean([0.50, 0.51]) - 0.47)

@@ -60,13 +60,13 @@ def collect(results: str | Path, into: str | Path) -> list[Path]:
 def runs(root: str | Path) -> pd.DataFrame:
     """One row per committed run: setup, study, condition, seed, its files, and its metrics
     (``metrics``, read; a file written before the collapse guard gets its ``health``
-    measured from the run's predictions)."""
+    measured from the run's predictions, where committed)."""
     rows = []
     for m in sorted(Path(root).glob("*/*/*/seed*/metrics.json")):
         setup, study, cond, seed = m.parts[-5:-1]
         predictions = m.parent / "predictions.parquet"
         metrics = read_json(m)
-        if "health" not in metrics:
+        if "health" not in metrics and predictions.exists():
             metrics["health"] = evaluation.evaluate(pd.read_parquet(predictions))["health"]
         rows.append({"setup": setup, "study": study, "condition": cond,
                      "seed": int(seed.removeprefix("seed")), "dir": m.parent,
@@ -174,16 +174,55 @@ def inputs(root: Path, setup: str) -> pd.DataFrame:
 
 
 def gaps(comp: pd.DataFrame, notes: dict[str, str]) -> list[str]:
-    """Every difference from the paper above GAP, with its explanation or "unexplained"."""
-    out = []
+    """Every difference from the paper above GAP, grouped under its explanation (the most
+    specific note that matches) or "unexplained"."""
+    grouped: dict[str, list[str]] = {}
     for r in comp.itertuples():
         if pd.notna(r.difference) and abs(r.difference) > GAP:
-            key = f"{r.study}/{r.condition}/{r.task}/{r.metric}"
-            why = notes.get(key) or notes.get(f"{r.study}/*/{r.task}/{r.metric}") or \
-                notes.get(f"{r.study}/*/{r.task}/*") or "unexplained"
-            out.append(f"- **{r.condition} / {r.task} / {r.metric}**: ours {r.ours_mean:.3f} vs "
-                       f"paper {r.paper_mean:.3f} ({r.difference:+.3f}). {why}")
-    return out
+            keys = (f"{r.study}/{r.condition}/{r.task}/{r.metric}",
+                    f"{r.study}/*/{r.task}/{r.metric}", f"{r.study}/*/{r.task}/*",
+                    f"{r.study}/{r.condition}/*/*", f"{r.study}/*/*/*")
+            why = next((notes[k] for k in keys if k in notes), "Unexplained.")
+            grouped.setdefault(why, []).append(
+                f"{r.condition} / {r.task} / {r.metric} {r.ours_mean:.3f} vs "
+                f"{r.paper_mean:.3f} ({r.difference:+.3f})")
+    return [f"- {'; '.join(found)}.\n  {why}" for why, found in grouped.items()]
+
+
+def gap_factors(long: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
+    """What closes the gap: for every gap above GAP to a paper value, each run that changes
+    one factor of that condition (a sweep value, ``<condition>~<setting>=<value>``), its
+    effect on the metric (the value's mean minus the condition's over the healthy seeds,
+    Welch 95% interval) and the gap that remains."""
+    from scipy import stats as sps
+
+    test = long[(long["split"] == "test") & (long["collapsed"] == "")]
+    rows = []
+    for r in comp.itertuples():
+        if pd.isna(r.difference) or abs(r.difference) <= GAP:
+            continue
+        sel = test[(test["study"] == r.study) & (test["task"] == r.task)
+                   & (test["metric"] == r.metric)]
+        base = sel.loc[sel["condition"] == r.condition, "value"].to_numpy(float)
+        for variant in sorted(c for c in sel["condition"].unique()
+                              if c.startswith(r.condition + settings.SWEPT)):
+            v = sel.loc[sel["condition"] == variant, "value"].to_numpy(float)
+            effect = v.mean() - base.mean()
+            lo = hi = float("nan")
+            if len(v) > 1 and len(base) > 1:
+                va, vb = v.var(ddof=1) / len(v), base.var(ddof=1) / len(base)
+                se = (va + vb) ** 0.5
+                df = (va + vb) ** 2 / (va ** 2 / (len(v) - 1) + vb ** 2 / (len(base) - 1)) \
+                    if se > 0 else 1.0
+                half = float(sps.t.ppf(0.975, df) * se)
+                lo, hi = effect - half, effect + half
+            rows.append({"condition": r.condition, "task": r.task, "metric": r.metric,
+                         "gap": r.difference,
+                         "factor": variant.partition(settings.SWEPT)[2],
+                         "seeds": f"{len(v)} vs {len(base)}", "effect": effect,
+                         "95% interval": f"[{lo:+.3f}, {hi:+.3f}]",
+                         "remaining gap": v.mean() - r.paper_mean})
+    return pd.DataFrame(rows)
 
 
 def build(root: str | Path, out: str | Path, config: dict, paper: dict,
@@ -219,6 +258,13 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
             found = gaps(comp, notes.get("gaps", {}))
             md.append("**Gaps above 0.03 on a headline metric.**\n\n" + (
                 "\n".join(found) if found else "None.") + "\n")
+            closing = gap_factors(long, comp)
+            if len(closing):
+                md.append("**What closes the gap.** Each run that changes one factor of a "
+                          "condition with a gap: its effect on the metric (mean over the "
+                          "healthy seeds minus the condition's, Welch 95% interval) and the "
+                          "gap to the paper that remains.\n\n"
+                          + closing.to_markdown(index=False, floatfmt="+.3f") + "\n")
         part = summary[summary["study"] == study]
         shown = {m for t in part["task"].unique() for m in figures.headline_metrics(t)}
         if "f1" in shown:
