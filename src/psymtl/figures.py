@@ -46,31 +46,72 @@ def attention_weights(prediction_files: Iterable[str | Path], out: str | Path) -
     return data.groupby(["task", "label"])["alpha_shared"].describe()
 
 
+def _weight_panels(columns: Iterable[str]) -> dict[str, list[str]]:
+    """The logged loss-weight columns (``w_...``) by weight group (Gamma_G, Gamma_L, Lambda;
+    or one group of Kendall weights)."""
+    panels: dict[str, list[str]] = {}
+    for c in columns:
+        if c.startswith("w_"):
+            panels.setdefault(c[2:].split("/")[0] if "/" in c else "weights", []).append(c)
+    return panels
+
+
+def _panel_title(group: str) -> str:
+    return (group.replace("gamma_g", r"$\Gamma_G$").replace("gamma_l", r"$\Gamma_L$")
+            .replace("lambda", r"$\Lambda$"))
+
+
+def _plot_weights(ax, logs: list[pd.DataFrame], names: list[str]) -> None:
+    """Each weight's mean over the runs per logged step, band = min..max."""
+    steps = min(len(d) for d in logs)
+    x = logs[0]["step"].to_numpy()[:steps]
+    for c in names:
+        v = np.stack([d[c].to_numpy()[:steps] for d in logs])
+        ax.plot(x, v.mean(0), label=c[2:].split("/")[-1])
+        ax.fill_between(x, v.min(0), v.max(0), alpha=0.2)
+
+
 def weight_trajectories(log_files: Iterable[str | Path], out: str | Path,
                         title: str) -> None:
     """Learned loss weights per training step (mean over seeds, band = min..max), one panel
     per weight group (e.g. Gamma_G, Gamma_L, Lambda; or one panel of Kendall weights)."""
     logs = [pd.read_csv(f) for f in log_files]
-    cols = [c for c in logs[0].columns if c.startswith("w_")]
-    panels: dict[str, list[str]] = {}
-    for c in cols:
-        panels.setdefault(c[2:].split("/")[0] if "/" in c else "weights", []).append(c)
+    panels = _weight_panels(logs[0].columns)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    steps = min(len(d) for d in logs)
     for ax, (group, names) in zip(axes[0], panels.items(), strict=True):
-        for c in names:
-            v = np.stack([d[c].to_numpy()[:steps] for d in logs])
-            x = np.arange(1, steps + 1)
-            ax.plot(x, v.mean(0), label=c[2:].split("/")[-1])
-            ax.fill_between(x, v.min(0), v.max(0), alpha=0.2)
-        ax.set_title(group.replace("gamma_g", r"$\Gamma_G$").replace("gamma_l", r"$\Gamma_L$")
-                     .replace("lambda", r"$\Lambda$"))
+        _plot_weights(ax, logs, names)
+        ax.set_title(_panel_title(group))
         ax.set_xlabel("training step")
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("weight")
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def weight_sweep(logs_by_value: dict[str, list[str | Path]], out: str | Path,
+                 title: str) -> None:
+    """Learned loss weights per training step for each value of a sweep (a row per value:
+    mean over its seeds, band = min..max), to set beside the paper's trajectory figure."""
+    values = list(logs_by_value)
+    logs = {v: [pd.read_csv(f) for f in logs_by_value[v]] for v in values}
+    panels = _weight_panels(logs[values[0]][0].columns)
+    fig, axes = plt.subplots(len(values), len(panels),
+                             figsize=(3.8 * len(panels), 2.6 * len(values)), squeeze=False,
+                             sharey=True)
+    for row, v in zip(axes, values, strict=True):
+        for ax, (group, names) in zip(row, panels.items(), strict=True):
+            _plot_weights(ax, logs[v], names)
+            ax.set_title(f"{_panel_title(group)}, {v}", fontsize=8)
+            ax.set_ylim(0, 1)
+        row[0].set_ylabel("weight")
+    for ax in axes[-1]:
+        ax.set_xlabel("training step")
+    axes[0][0].legend(fontsize=6)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
     plt.close(fig)
 
 

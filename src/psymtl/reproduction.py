@@ -26,6 +26,7 @@ from psymtl.io import read_json
 RUN_FILES = ("metrics.json", "predictions.parquet", "train_log.csv", "train_summary.json")
 GAP = 0.03
 FP32 = "fp32"  # the setup of fp32 twins of main runs: same settings and seeds, bf16 autocast off
+WEIGHTS_LR = "weights_lr"  # the setup of the learned loss weights' learning-rate sweep (Study C)
 
 
 def collect(results: str | Path, into: str | Path) -> list[Path]:
@@ -276,7 +277,9 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
         md.append(f"![Study {study} test metrics]({fig_dir.name}/{png.name})\n")
         md += _study_figures(mine, study, fig_dir)
     md += _significance(mine, config)
-    md += _setups(table[table["setup"] != FP32], notes)
+    md += _weight_lr_sweep(table[table["setup"] == WEIGHTS_LR], fig_dir, notes,
+                           config["health"])
+    md += _setups(table[~table["setup"].isin([FP32, WEIGHTS_LR])], notes)
     md += _precision(table, main, notes, config["stats"]["equivalence_margin"])
     md.append("## Time per stage\n\n" + notes.get("time_note", "").strip() + "\n")
     for setup in sorted(set(table["setup"])):
@@ -326,6 +329,65 @@ def _significance(runs_: pd.DataFrame, config: dict) -> list[str]:
                          config["health"])
     return ["## Significance\n", tables.significance_markdown(result, st)
             .replace("# Headline claims", "### Headline claims").replace("# Tests", "### Tests")]
+
+
+def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
+    """Per learning rate of the learned loss weights: seeds, collapsed seeds, the dev
+    selection score (mean ± sd over the healthy seeds; what the choice is made on), test
+    duration intersection, and the weights at the end of training (mean over seeds);
+    ``chosen``: the best dev score among the values with no collapsed seed."""
+    from psymtl import health
+
+    rows = []
+    for r in table.itertuples():
+        summary = read_json(Path(r.dir) / "train_summary.json")
+        last = pd.read_csv(Path(r.dir) / "train_log.csv").iloc[-1]
+        rows.append({"lr": summary["settings"]["weighting"]["lr"], "seed": r.seed,
+                     "collapsed": bool(health.judge(r.metrics, thresholds)),
+                     "dev": summary["best"],
+                     "test": r.metrics["test"]["temporal"]["intersection"],
+                     "gamma_g lonely": last["w_gamma_g/lonely"],
+                     "gamma_l lonely": last["w_gamma_l/lonely"],
+                     "lambda global": last["w_lambda/global"]})
+    if not rows:
+        return pd.DataFrame()
+    runs_ = pd.DataFrame(rows)
+    out = []
+    for lr, g in runs_.groupby("lr"):
+        ok = g[~g["collapsed"]]
+        out.append({"weights lr": lr, "seeds": len(g),
+                    "collapsed seeds": " ".join(map(str, sorted(g.loc[g["collapsed"], "seed"]))),
+                    "dev score": tables.fmt(ok["dev"].mean(), ok["dev"].std()),
+                    "dev mean": ok["dev"].mean(),
+                    "test duration intersection": tables.fmt(ok["test"].mean(),
+                                                             ok["test"].std()),
+                    **{f"final {k}": g[k].mean() for k in ("gamma_g lonely", "gamma_l lonely",
+                                                          "lambda global")}})
+    out = pd.DataFrame(out)
+    healthy = out[out["collapsed seeds"] == ""]
+    out["chosen"] = False
+    if len(healthy):
+        out.loc[healthy["dev mean"].idxmax(), "chosen"] = True
+    return out.drop(columns="dev mean")
+
+
+def _weight_lr_sweep(table: pd.DataFrame, fig_dir: Path, notes: dict,
+                     thresholds: dict) -> list[str]:
+    choice = weight_lr_choice(table, thresholds)
+    if choice.empty:
+        return []
+    logs_by_lr: dict[str, list[Path]] = {}
+    for r in table.itertuples():
+        lr = read_json(Path(r.dir) / "train_summary.json")["settings"]["weighting"]["lr"]
+        logs_by_lr.setdefault(f"lr {lr:g}", []).append(Path(r.dir) / "train_log.csv")
+    png = fig_dir / "C_weights_lr_sweep.png"
+    figures.weight_sweep(dict(sorted(logs_by_lr.items(), key=lambda kv: float(kv[0][3:]))),
+                         png, "Study C, hdln_learned: learned loss weights per step for each "
+                         "weight learning rate (mean over seeds, band min..max)")
+    return ["## Learned loss weights: their learning rate\n",
+            notes.get("weights_lr_note", "").strip() + "\n",
+            choice.to_markdown(index=False, floatfmt=".3f") + "\n",
+            f"![learned-weight learning-rate sweep]({fig_dir.name}/{png.name})\n"]
 
 
 def _setups(table: pd.DataFrame, notes: dict) -> list[str]:
