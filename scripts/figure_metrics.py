@@ -7,6 +7,5 @@ with logs.to_file(snakemake.log[0]):
     T.use(snakemake.params.tasks)
     runs = [dict(r, metrics=m) for r, m in
             zip(snakemake.params.runs, snakemake.input, strict=True)]
-    long = tables.collect(runs, snakemake.params.health)
-    figures.metric_per_condition(long[long["collapsed"] == ""], snakemake.wildcards.study,
-                                 snakemake.output[0])
+    figures.metric_per_condition(tables.collect(runs, snakemake.params.health),
+                                 snakemake.wildcards.study, snakemake.output[0])

@@ -130,9 +130,11 @@ def headline_metrics(task: str) -> tuple[str, ...]:
 
 
 def metric_per_condition(long: pd.DataFrame, study: str, out: str | Path) -> None:
-    """Test metrics per condition: every seed as a point, the mean as a line across them
-    (with a handful of seeds an interval says little; the points show the spread; no bars,
-    since the axis does not start at 0). One panel per task and metric the paper reports."""
+    """Test metrics per condition: every seed as a point, the mean of the healthy seeds as a
+    line across them (with a handful of seeds an interval says little; the points show the
+    spread; no bars, since the axis does not start at 0); a collapsed run (``collapsed`` not
+    empty) is a red cross, outside the mean. One panel per task and metric the paper
+    reports."""
     from psymtl.metrics import LOWER_IS_BETTER
 
     part = long[(long["study"] == study) & (long["split"] == "test")]
@@ -148,13 +150,18 @@ def metric_per_condition(long: pd.DataFrame, study: str, out: str | Path) -> Non
     for ax, (task, metric) in zip(axes.flat, panels, strict=False):
         sel = part[(part["task"] == task) & (part["metric"] == metric)]
         conds = sorted(sel["condition"].unique())
-        means = [sel.loc[sel["condition"] == c, "value"].mean() for c in conds]
+        ok = sel["collapsed"] == ""
+        means = [sel.loc[ok & (sel["condition"] == c), "value"].mean() for c in conds]
         ax.hlines(means, np.arange(len(conds)) - 0.3, np.arange(len(conds)) + 0.3,
                   color="#c0392b", lw=2, zorder=2)
         for i, c in enumerate(conds):
-            v = sel.loc[sel["condition"] == c, "value"].to_numpy()
-            ax.scatter(np.full(len(v), i) + np.linspace(-0.15, 0.15, len(v)), v, s=12,
-                       color="#1f3b73", zorder=3)
+            mine = sel[sel["condition"] == c]
+            x = np.full(len(mine), i) + np.linspace(-0.15, 0.15, len(mine))
+            good = (mine["collapsed"] == "").to_numpy()
+            ax.scatter(x[good], mine["value"].to_numpy()[good], s=12, color="#1f3b73",
+                       zorder=3)
+            ax.scatter(x[~good], mine["value"].to_numpy()[~good], s=18, marker="x",
+                       color="#c0392b", zorder=3)
         lo, hi = sel["value"].min(), sel["value"].max()
         pad = 0.15 * (hi - lo) or 0.05
         ax.set_ylim(lo - pad, hi + pad)
@@ -162,8 +169,9 @@ def metric_per_condition(long: pd.DataFrame, study: str, out: str | Path) -> Non
         arrow = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
         ax.set_title(f"{task}: {metric}\n({arrow})", fontsize=8)
     n = int(part.groupby(["condition"])["seed"].nunique().max()) if len(part) else 0
-    fig.suptitle(f"Study {study}: test metrics, each seed a point, red line = mean "
-                 f"(n <= {n} seeds)")
+    fig.suptitle(f"Study {study}: test metrics, each seed a point, red line = mean of the "
+                 f"healthy seeds (n <= {n} seeds; red cross: a collapsed run, not counted)",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
