@@ -223,16 +223,19 @@ def use_bf16(device: torch.device, s: Settings) -> bool:
 
 def enable_gradient_checkpointing(model: nn.Module) -> None:
     """Recompute the encoder's layer activations in the backward pass instead of keeping them
-    (less memory, about a third more compute), through the encoder's own
-    ``gradient_checkpointing_enable``: a ``transformers`` model's. Any other encoder is an
-    error naming it."""
+    (less memory, about a third more compute), through the encoder's own switch: a
+    ``transformers`` model's ``activation_checkpointing_enable`` (``transformers`` 5;
+    ``gradient_checkpointing_enable`` before). Any other encoder is an error naming it."""
     enc = getattr(model, "encoder", None)
-    if not (getattr(enc, "supports_gradient_checkpointing", False)
-            and hasattr(enc, "gradient_checkpointing_enable")):
+    if not getattr(enc, "supports_gradient_checkpointing", False):
         raise ValueError(f"training.gradient_checkpointing: the encoder "
                          f"{type(enc).__module__}.{type(enc).__name__} has no gradient "
                          "checkpointing (only transformers' models do); set it to false")
-    enc.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    kwargs = {"use_reentrant": False}  # no input needs to require gradients
+    if hasattr(enc, "activation_checkpointing_enable"):
+        enc.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        enc.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
     log.info("gradient checkpointing: on (%s)", type(enc).__name__)
 
 
@@ -281,7 +284,7 @@ class StepLog:
         for i, (step, epoch) in enumerate(self._at[:len(self._read)]):
             if step % self.every and i < len(self._read) - 1:
                 continue
-            window = np.stack(self._read[start:i + 1])
+            window = np.stack(self._read[start:i + 1]).astype(np.float64)
             n = 1 + len(self.terms)
             counts = (~np.isnan(window[:, :n])).sum(0)
             means = np.where(counts > 0, np.nansum(window[:, :n], 0) / np.maximum(counts, 1),
@@ -371,7 +374,7 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
     total = steps_per_epoch * s.epochs
     norm = loss_normalisers(train, tasks, steps_per_epoch)
     sched = lr_schedule(optim, s.schedule, math.ceil(s.warmup_ratio * total), total)
-    scaler = torch.amp.GradScaler("cuda") if prec == "fp16" else None
+    scaler = torch.amp.GradScaler(device.type) if prec == "fp16" else None
     state = {"epoch": 0, "step": 0, "best": -math.inf, "best_epoch": -1, "bad": 0,
              "best_state": None, "best_pred": None, "log": [], "dev_scores": [], "seconds": 0.0,
              "tokens": 0, "examples": 0}
