@@ -125,7 +125,7 @@ def test_a_term_absent_from_a_rows_steps_is_nan_and_others_average_without_it():
     first, second = log.rows()
     assert (first["loss"], first["loss_a"], first["w_a"]) == (3.0, 2.5, 1.0)
     assert math.isnan(first["loss_b"]) and second["loss_b"] == 5.0 and second["step"] == 3
-    with pytest.raises(ValueError, match="training.log_every"):
+    with pytest.raises(ValueError, match=r"training\.log_every"):
         trainer.StepLog(["a"], every=0, device=torch.device("cpu"))
 
 
@@ -145,7 +145,7 @@ def test_bf16_asked_of_a_device_without_it_names_the_setting_and_the_device(monk
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla V100-SXM2")
     with pytest.raises(ValueError, match=r"training.cuda_precision: bf16 .* Tesla V100"):
         trainer.precision(torch.device("cuda"), Settings(cuda_precision="bf16"))
-    with pytest.raises(ValueError, match="training.cuda_precision: 'tf32'"):
+    with pytest.raises(ValueError, match=r"training\.cuda_precision: 'tf32'"):
         trainer.precision(torch.device("cuda"), Settings(cuda_precision="tf32"))
 
 
