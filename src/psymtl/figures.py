@@ -60,7 +60,7 @@ def weight_trajectories(log_files: Iterable[str | Path], out: str | Path,
     for ax, (group, names) in zip(axes[0], panels.items(), strict=True):
         for c in names:
             v = np.stack([d[c].to_numpy()[:steps] for d in logs])
-            x = np.arange(1, steps + 1)
+            x = logs[0]["step"].to_numpy()[:steps]  # a row every training.log_every steps
             ax.plot(x, v.mean(0), label=c[2:].split("/")[-1])
             ax.fill_between(x, v.min(0), v.max(0), alpha=0.2)
         ax.set_title(group.replace("gamma_g", r"$\Gamma_G$").replace("gamma_l", r"$\Gamma_L$")
