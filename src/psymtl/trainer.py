@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +28,7 @@ from torch import nn
 from psymtl import batching, dropout, machine
 from psymtl.io import atomic_path
 from psymtl.logs import progress
-from psymtl.optim import AdamW, lr_schedule
+from psymtl.optim import AdamW, Schedule, lr_schedule
 from psymtl.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -309,7 +308,7 @@ class TrainStep:
     model: nn.Module
     combiner: nn.Module
     optim: AdamW
-    sched: Any
+    sched: Schedule
     scaler: torch.amp.GradScaler | None
     precision: str
     device: torch.device
@@ -331,8 +330,9 @@ class TrainStep:
             loss.backward()
         else:
             self.scaler.scale(loss).backward()
-            self.scaler.unscale_(self.optim)  # clip the true gradients
         if self.s.grad_clip:
+            if self.scaler is not None:
+                self.scaler.unscale_(self.optim)  # clip the true gradients
             nn.utils.clip_grad_norm_(self.params, self.s.grad_clip)
         if self.scaler is None:
             self.optim.step()
