@@ -25,9 +25,11 @@ from psymtl.trainer import Settings, fit, seed_everything
 
 # Python-level reads of a tensor's value: each waits for the GPU's queued work on CUDA
 READS = ("item", "tolist", "__float__", "__int__", "__bool__", "__index__", "cpu", "numpy")
-# psymtl.models reads per step (its masked losses, the Double Encoders' row selection): the
-# models' own business, listed here so that a new read anywhere else fails
-MODEL_READS = {"losses", "forward"}
+# The reads a step still makes, all in the model (listed so that a new read anywhere else
+# fails): psymtl.models' masked losses and the Double Encoders' row selection, and
+# transformers' check whether a batch's padding mask can be left out of SDPA attention
+MODEL_READS = {("models.py", "losses"), ("models.py", "forward"),
+               ("masking_utils.py", "_ignore_bidirectional_mask_sdpa")}
 
 
 def tiny_bert(dropout: float = 0.0):
@@ -43,7 +45,7 @@ def tiny_bert(dropout: float = 0.0):
 def run(tmp, model_kind="multihead", weighting_kind="kendall", encoder=None, epochs=2, **kw):
     train, dev = toy_split(64, 1, "train"), toy_split(32, 2, "dev")
     seed_everything(1)
-    enc = encoder if encoder is not None else encoders.load_encoder("tiny-bert", 1)
+    enc = encoder() if encoder is not None else encoders.load_encoder("tiny-bert", 1)
     model = models.build(model_kind, enc, [TASK])
     s = Settings(epochs=epochs, batch_size=16, lr=2e-3, seed=1, patience=epochs, device="cpu",
                  **kw)
@@ -52,8 +54,11 @@ def run(tmp, model_kind="multihead", weighting_kind="kendall", encoder=None, epo
     return model, summary
 
 
+@pytest.mark.parametrize("encoder", [None, lambda: tiny_bert(0.1)],
+                         ids=["psymtl.transformer", "transformers"])
 @pytest.mark.parametrize("model_kind", ["multihead", "double_encoder"])
-def test_a_training_step_reads_nothing_back_from_the_device(tmp_path, monkeypatch, model_kind):
+def test_a_training_step_reads_nothing_back_from_the_device(tmp_path, monkeypatch, model_kind,
+                                                            encoder):
     """Every Python-level read of a tensor's value during the training steps is counted (on
     CUDA each waits for the GPU): none in the trainer, the loss weighting or the optimizer;
     the host reads the step log only every LOG_READ_EVERY steps and at each epoch's end."""
@@ -89,10 +94,9 @@ def test_a_training_step_reads_nothing_back_from_the_device(tmp_path, monkeypatc
     monkeypatch.setattr(trainer.TrainStep, "__call__", step)
     monkeypatch.setattr(trainer.StepLog, "read", read)
     monkeypatch.setattr(trainer, "LOG_READ_EVERY", 3)
-    _, summary = run(tmp_path, model_kind)  # 4 steps an epoch, 2 epochs
+    _, summary = run(tmp_path, model_kind, encoder=encoder)  # 4 steps an epoch, 2 epochs
 
-    outside = {k: n for k, n in reads.items()
-               if not (k[0] == "models.py" and k[1] in MODEL_READS)}
+    outside = {k: n for k, n in reads.items() if k[:2] not in MODEL_READS}
     assert outside == {}, outside
     assert summary["steps"] == 8
     assert host_reads == [3, 4, 6, 8]  # every 3rd step and each epoch's last
@@ -192,7 +196,7 @@ def test_gradient_checkpointing_recomputes_layers_and_leaves_gradients_equal(dro
 
 
 def test_a_run_with_gradient_checkpointing_records_it(tmp_path):
-    model, summary = run(tmp_path, encoder=tiny_bert(), epochs=1, gradient_checkpointing=True)
+    model, summary = run(tmp_path, encoder=tiny_bert, epochs=1, gradient_checkpointing=True)
     enc = model.encoder
     on = (enc.is_activation_checkpointing if hasattr(enc, "is_activation_checkpointing")
           else enc.is_gradient_checkpointing)  # transformers 5 / 4
@@ -241,8 +245,8 @@ def test_training_steps_on_cuda_are_finite_in_the_devices_precision_without_sync
         tmp_path, monkeypatch):
     """Training on the GPU with `transformers`' BertModel: finite losses, bf16 where the device
     has it (else fp16 with a scaler), and no synchronisation in a step after the first
-    (torch's sync debug mode) but for psymtl.models' masked losses (see MODEL_READS) and,
-    under fp16, the gradient scaler's overflow check."""
+    (torch's sync debug mode) but the model's (MODEL_READS) and, under fp16, the gradient
+    scaler's overflow check."""
     syncs: list[tuple[str, int]] = []
     real_step = trainer.TrainStep.__call__
 
@@ -269,5 +273,5 @@ def test_training_steps_on_cuda_are_finite_in_the_devices_precision_without_sync
     expected = "bf16" if machine.cuda_bf16() else "fp16"
     assert summary["precision"] == expected and summary["device"] == "cuda"
     assert all(np.isfinite(r["loss"]) for r in summary["log"]) and summary["steps"] == 4
-    allowed = {"models.py"} | ({"grad_scaler.py"} if expected == "fp16" else set())
+    allowed = {f for f, _ in MODEL_READS} | ({"grad_scaler.py"} if expected == "fp16" else set())
     assert [s for s in syncs if s[0] not in allowed] == []
