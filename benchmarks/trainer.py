@@ -29,7 +29,7 @@ from benchmarks.common import median, row
 from psymtl import batching, encoders, machine, models, weighting
 from psymtl import tasks as T
 from psymtl.optim import AdamW
-from psymtl.trainer import Settings, Split, fit, pick_device, predict, seed_everything
+from psymtl.trainer import Settings, Split, fit, pick_device, precision, predict, seed_everything
 
 TASK = T.get("stress")
 ENCODER = "minilm"
@@ -111,12 +111,14 @@ def standard(train: Split, dev: Split, s: Settings, sampling: str = "random",
     feats = [f | {"labels": int(y), "length": len(f["input_ids"])} for f, y in
              zip(features(train), train.targets[TASK.name], strict=True)]
     cuda = torch.cuda.is_available()
+    prec = precision(torch.device("cuda"), s) if cuda else "fp32"  # as our fit picks it
     with tempfile.TemporaryDirectory() as tmp:
         args = TrainingArguments(
             output_dir=str(Path(tmp)), per_device_train_batch_size=s.batch_size,
             num_train_epochs=s.epochs, learning_rate=s.lr, weight_decay=s.weight_decay,
             warmup_steps=s.warmup_ratio, lr_scheduler_type=s.schedule,
-            max_grad_norm=s.grad_clip, seed=s.seed, use_cpu=not cuda, bf16=cuda and s.bf16,
+            max_grad_norm=s.grad_clip, seed=s.seed, use_cpu=not cuda, bf16=prec == "bf16",
+            fp16=prec == "fp16",
             save_strategy="no", eval_strategy="no", logging_strategy="no", report_to="none",
             disable_tqdm=True, dataloader_num_workers=0, remove_unused_columns=False,
             train_sampling_strategy=sampling)

@@ -183,6 +183,7 @@ def test_cpu_bf16_training_runs_and_is_recorded(tmp_path, monkeypatch):
     summary = fit(model, weighting.build({"kind": "fixed"}, [TASK]), [TASK], train, dev, s,
                   selector({}, [TASK], dev), tmp_path)
     assert summary["bf16_autocast"] is True and np.isfinite(summary["log"][-1]["loss"])
+    assert (summary["precision"], summary["grad_scaler"]) == ("bf16", False)
 
 
 def test_a_training_process_imports_neither_transformers_nor_dynamo_nor_sympy(tmp_path):

@@ -176,7 +176,7 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
         reuse = data is dev and selected is not None and len(dev_select) == len(dev)
         pred = selected if reuse else predict(
             model, task_list, data, settings.eval_batch_size, next(model.parameters()).device,
-            summary["bf16_autocast"])
+            summary["precision"])
         for name, (mu, sd) in scales.items():  # back to the original scale
             pred[name] = pred[name] * sd + mu
             data.targets[name] = data.targets[name] * sd + mu

@@ -25,6 +25,18 @@ def native_bf16() -> bool:
     return bool(cpu_flags() & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
+def cuda_bf16(device: Any = None) -> bool:
+    """Whether a CUDA device computes bf16 natively (compute capability 8.0 and up: A100,
+    H100, H200, L4, L40S, RTX 30xx on). V100 and T4 run bf16 emulated, which
+    ``torch.cuda.is_bf16_supported()`` counts as support unless told not to."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return False
+    with torch.cuda.device(device if device is not None else torch.cuda.current_device()):
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+
+
 def keep_freed_memory() -> bool:
     """Make this process reuse the memory it frees rather than hand it back to the system.
 
@@ -52,8 +64,12 @@ def describe() -> dict[str, Any]:
         cpu = next(line.split(":", 1)[1].strip() for line in
                    Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    gpu = torch.cuda.is_available()
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1),
             "cpu_bf16": native_bf16(),
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "gpu": torch.cuda.get_device_name(0) if gpu else None,
+            "gpu_capability": ".".join(map(str, torch.cuda.get_device_capability(0)))
+            if gpu else None,
+            "gpu_bf16": cuda_bf16(0) if gpu else None,
             "python": platform.python_version(), "torch": torch.__version__,
             "threads": torch.get_num_threads()}

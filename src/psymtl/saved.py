@@ -137,7 +137,8 @@ def score(folders: Sequence[str | Path], posts: pd.DataFrame, batch_tokens: int 
         task_list = [T.from_spec(s) for s in info["tasks"].values()]
         tasks |= {t.name: t for t in task_list}
         info["scored_bf16"] = bool(info.get("bf16_autocast")) and use_bf16(
-            device, Settings(bf16=True, cpu_bf16=True))  # as the run predicted its test posts
+            device, Settings(cuda_precision="auto", cpu_bf16=True)
+        )  # as the run predicted its test posts
         if info.get("bf16_autocast") and not info["scored_bf16"]:
             log.warning("%s ran under bf16 autocast, which this %s does not run natively: "
                         "scored in fp32 (outputs differ from the run's own by bf16 rounding)",

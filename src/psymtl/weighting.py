@@ -9,7 +9,9 @@
   combined as Lambda[0] L_G + Lambda[1] L_L. Fixed: uniform weights (the original HDLN).
   ``learn: true``: each of Gamma_G, Gamma_L, Lambda is a softmax of free parameters, which
   keeps it non-negative with L1 norm 1 (the constraints of the FIG-Loneliness paper).
-Every combiner reports its current effective weights for the per-step log. Learned weights
+Every combiner reports its current effective weights: ``weight_tensors`` as tensors on the
+combiner's device (for the per-step log, read in one transfer with the losses: no read per
+step), ``weights`` as numbers (which reads them from the device). Learned weights
 take their own learning rate (``lr``, default :data:`LEARNED_LR`): at the encoder's rate
 (1e-4 .. 2e-5) AdamW moves a log-variance by at most that much per step, so over a whole run
 the weights stay within about 2% of their start and nothing is learned.
@@ -35,12 +37,16 @@ class FixedWeights(nn.Module):
         if unknown:
             raise ValueError(f"weighting.weights names unknown task(s) {sorted(unknown)}")
         self.w = {t.name: float((weights or {}).get(t.name, 1.0)) for t in tasks}
+        self.register_buffer("values", torch.tensor(list(self.w.values())), persistent=False)
 
     def forward(self, losses: Losses) -> torch.Tensor:
         return sum(self.w[k] * v for k, v in losses.items())
 
+    def weight_tensors(self) -> dict[str, torch.Tensor]:
+        return {n: self.values[i] for i, n in enumerate(self.w)}
+
     def weights(self) -> dict[str, float]:
-        return dict(self.w)
+        return _numbers(self.weight_tensors())
 
 
 class KendallWeights(nn.Module):
@@ -50,6 +56,8 @@ class KendallWeights(nn.Module):
         self.names = [t.name for t in tasks]
         self.factor = {t.name: t.kind.kendall_factor for t in tasks}
         self.log_var = nn.Parameter(torch.zeros(len(tasks)))
+        self.register_buffer("factors", torch.tensor([self.factor[n] for n in self.names]),
+                             persistent=False)
 
     def forward(self, losses: Losses) -> torch.Tensor:
         total = 0.0
@@ -59,9 +67,12 @@ class KendallWeights(nn.Module):
                 total = total + self.factor[name] * torch.exp(-s) * losses[name] + 0.5 * s
         return total
 
+    def weight_tensors(self) -> dict[str, torch.Tensor]:
+        w = self.factors * torch.exp(-self.log_var.detach().float())
+        return {n: w[i] for i, n in enumerate(self.names)}
+
     def weights(self) -> dict[str, float]:
-        s = self.log_var.detach().float().cpu()
-        return {n: self.factor[n] * float(torch.exp(-s[i])) for i, n in enumerate(self.names)}
+        return _numbers(self.weight_tensors())
 
 
 class HierarchicalWeights(nn.Module):
@@ -84,12 +95,21 @@ class HierarchicalWeights(nn.Module):
                              if f"{part}/{n}" in losses))
         return w["lambda"][0] * parts[0] + w["lambda"][1] * parts[1]
 
+    def weight_tensors(self) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            w = {k: v.float() for k, v in self._w().items()}
+        out = {f"gamma_g/{n}": w["gamma_g"][i] for i, n in enumerate(self.names)}
+        out |= {f"gamma_l/{n}": w["gamma_l"][i] for i, n in enumerate(self.names)}
+        return out | {"lambda/global": w["lambda"][0], "lambda/local": w["lambda"][1]}
+
     def weights(self) -> dict[str, float]:
-        w = {k: v.detach().float().cpu() for k, v in self._w().items()}
-        out = {f"gamma_g/{n}": float(w["gamma_g"][i]) for i, n in enumerate(self.names)}
-        out |= {f"gamma_l/{n}": float(w["gamma_l"][i]) for i, n in enumerate(self.names)}
-        return out | {"lambda/global": float(w["lambda"][0]),
-                      "lambda/local": float(w["lambda"][1])}
+        return _numbers(self.weight_tensors())
+
+
+def _numbers(tensors: Mapping[str, torch.Tensor]) -> dict[str, float]:
+    """The weights as numbers, read from the device in one transfer."""
+    values = torch.stack(list(tensors.values())).cpu().tolist() if tensors else []
+    return dict(zip(tensors, values, strict=True))
 
 
 COMBINERS: dict[str, type[nn.Module]] = {
