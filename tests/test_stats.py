@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psymtl import stats
+from psymtl import datasets, stats
 from psymtl.kinds import KINDS
 
 SETTINGS = {"alpha": 0.05, "aso_tau": 0.2, "correction": "holm", "family": "study",
             "equivalence_margin": 0.02, "bootstrap": {"samples": 300, "seed": 1},
             "min_seeds": {"aso": 3, "wilcoxon": 6}}
+TASKS = datasets.tasks({name: {} for name in ("cancer", "dreaddit", "pirina", "fig_loneliness")})
 
 
 def test_holm_and_bh_by_hand():
@@ -94,7 +95,8 @@ def test_compare_notes_too_few_seeds_and_gives_verdict():
     comp = {"study": "B", "a": "x", "b": "y", "task": "depression", "metric": "f1",
             "expect": "a_better", "paper": 0.01}
     row = stats.compare(comp, {"x": {1: 1.0, 2: 1.0}, "y": {1: 0.0, 2: 0.0}},
-                        {"x": frames(pa, y), "y": frames(pb, y)}, SETTINGS)
+                        {"x": frames(pa, y), "y": frames(pb, y)}, SETTINGS,
+                        task=TASKS[comp["task"]])
     assert np.isnan(row["p_wilcoxon"]) and np.isnan(row["aso_eps_min"])
     assert "Wilcoxon needs" in row["note"] and "ASO needs" in row["note"]
     assert row["p_bootstrap"] < 0.01 and row["p_mcnemar"] < 0.01
@@ -121,7 +123,7 @@ def run(comp, a, b, y, settings=SETTINGS, family=1):
     (pa, sa), (pb, sb) = a, b
     row = stats.compare(comp, {"x": sa, "y": sb}, {"x": frames(pa, y, comp["task"]),
                                                    "y": frames(pb, y, comp["task"])},
-                        settings, family)
+                        settings, family, task=TASKS[comp["task"]])
     table = stats.correct(pd.DataFrame([row]), "holm")
     return table.iloc[0], stats.verdict(table.iloc[0], 0.05, 0.2)
 
@@ -181,7 +183,8 @@ def test_systems_are_aligned_by_post_id_when_some_posts_failed():
     fa = [f.iloc[5:] for f in frames(pa, y)]  # 5 posts missing from every run of a
     comp = {"study": "A", "a": "x", "b": "y", "task": "depression", "metric": "f1",
             "expect": "a_better"}
-    row = stats.compare(comp, {"x": sa, "y": sb}, {"x": fa, "y": frames(pb, y)}, SETTINGS)
+    row = stats.compare(comp, {"x": sa, "y": sb}, {"x": fa, "y": frames(pb, y)}, SETTINGS,
+                        task=TASKS[comp["task"]])
     assert row["posts"] == 95 and row["posts_dropped"] == 5
     assert "5 test posts missing from some run" in row["note"]
 
@@ -209,6 +212,7 @@ def test_constant_targets_give_a_note_not_a_crash():
     comp = {"study": "A", "a": "x", "b": "y", "task": "burden", "metric": "r2",
             "expect": "a_better"}
     row = stats.compare(comp, {"x": {1: 0.1, 2: 0.2}, "y": {1: 0.0, 2: 0.1}},
-                        {"x": frames(pa, y, "burden"), "y": frames(pb, y, "burden")}, SETTINGS)
+                        {"x": frames(pa, y, "burden"), "y": frames(pb, y, "burden")}, SETTINGS,
+                        task=TASKS[comp["task"]])
     assert np.isnan(row["p_bootstrap"]) and np.isnan(row["ci_low"])
     assert "r2 is undefined on the test set" in row["note"]

@@ -4,7 +4,7 @@ its figures out.
 ``collect`` copies each finished run's small outputs (metrics, test predictions, train log
 and summary, per-job times) and each stage's reports from a workflow's ``results/`` into
 ``docs/reproduction/runs/<name>/``, so that the report can be rebuilt from the repository
-alone and later sessions add seeds instead of repeating them. ``build`` makes every table,
+alone and a later run adds seeds instead of repeating them. ``build`` makes every table,
 test and figure from those files; gaps of more than 0.03 on a headline metric are listed
 under each table with the explanation from ``docs/reproduction/notes.yaml`` (or
 "unexplained").
@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from psymtl import figures, settings, stats, tables
+from psymtl import datasets, figures, settings, stats, tables
 from psymtl.io import read_json
+from psymtl.tasks import Task
 
 RUN_FILES = ("metrics.json", "predictions.parquet", "train_log.csv", "train_summary.json")
 GAP = 0.03
@@ -153,6 +154,7 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
     fig_dir = out.parent / out.stem
     fig_dir.mkdir(parents=True, exist_ok=True)
     table = runs(root)
+    tasks = datasets.tasks(config["datasets"])
     md = [f"# {notes['title']}\n", notes["intro"].strip() + "\n",
           "Rebuild: `.venv/bin/python -m psymtl reproduction build` (from the committed runs "
           f"under `{root}`; `collect` adds a finished workflow's runs first, see README).\n",
@@ -174,16 +176,16 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
             md.append("**Gaps above 0.03 on a headline metric.**\n\n" + (
                 "\n".join(found) if found else "None.") + "\n")
         part = summary[summary["study"] == study]
-        shown = {m for t in part["task"].unique() for m in figures.headline_metrics(t)}
+        shown = {m for t in part["task"].unique() for m in figures.headline_metrics(t, tasks)}
         if "f1" in shown:
             shown |= {"accuracy", "precision", "recall"}
         md.append("### All conditions, test set (mean ± sd over seeds; the metrics the paper "
                   "reports)\n\n" + tables.headline(part, shown).to_markdown(index=False) + "\n")
         png = fig_dir / f"{study}_metrics.png"
-        figures.metric_per_condition(long, study, png)
+        figures.metric_per_condition(long, study, png, tasks)
         md.append(f"![Study {study} test metrics]({fig_dir.name}/{png.name})\n")
         md += _study_figures(mine, study, fig_dir)
-    md += _significance(mine, config)
+    md += _significance(mine, config, tasks)
     md += _setups(table[table["setup"] != FP32], notes)
     md += _precision(table, main, notes, config["stats"]["equivalence_margin"])
     md.append("## Time per stage\n\n" + notes.get("time_note", "").strip() + "\n")
@@ -220,7 +222,7 @@ def _study_figures(runs_: pd.DataFrame, study: str, fig_dir: Path) -> list[str]:
     return md
 
 
-def _significance(runs_: pd.DataFrame, config: dict) -> list[str]:
+def _significance(runs_: pd.DataFrame, config: dict, tasks: Mapping[str, Task]) -> list[str]:
     st = config["stats"]
     present = {(r.study, r.condition) for r in runs_.itertuples()}
     comps = [c for c in st["comparisons"]
@@ -230,7 +232,8 @@ def _significance(runs_: pd.DataFrame, config: dict) -> list[str]:
     run_list = [{"study": r.study, "condition": r.condition, "seed": r.seed,
                  "metrics": r.metrics, "predictions": r.predictions}
                 for r in runs_.itertuples()]
-    result = stats.table(comps, run_list, {k: v for k, v in st.items() if k != "comparisons"})
+    result = stats.table(comps, run_list, {k: v for k, v in st.items() if k != "comparisons"},
+                         tasks)
     return ["## Significance\n", tables.significance_markdown(result, st)
             .replace("# Headline claims", "### Headline claims").replace("# Tests", "### Tests")]
 

@@ -23,7 +23,7 @@ correction over the family. Systems are aligned by post id: posts missing from e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,8 +32,8 @@ from scipy import stats as sps
 
 from psymtl import metrics
 from psymtl import predictions as P
-from psymtl import tasks as T
 from psymtl.kinds import Kind
+from psymtl.tasks import Task
 
 EXPECT = ("a_better", "b_better", "equivalent", "a_not_better")
 
@@ -187,11 +187,11 @@ def mcnemar(y: np.ndarray, pa: list[np.ndarray], pb: list[np.ndarray]) -> float:
     return float(sps.binomtest(b01, b01 + b10, 0.5).pvalue)
 
 
-def aligned(frames: dict[str, list[pd.DataFrame]], task: str
+def aligned(frames: dict[str, list[pd.DataFrame]], t: Task
             ) -> tuple[np.ndarray, dict[str, list[np.ndarray]], int]:
-    """Test targets and every system's per-seed predictions for ``task`` on the posts that
+    """Test targets and every system's per-seed predictions for task ``t`` on the posts that
     every run scored (matched by id); also how many posts some run lacked."""
-    t = T.get(task)
+    task = t.name
     tested = [P.with_target(f, task, "test").set_index("id")
               for fs in frames.values() for f in fs]
     everywhere = set.intersection(*(set(f.index) for f in tested))
@@ -210,14 +210,15 @@ def aligned(frames: dict[str, list[pd.DataFrame]], task: str
 
 def compare(comp: dict[str, Any], seed_scores: dict[str, dict[int, float]],
             preds: dict[str, list[pd.DataFrame]], settings: dict[str, Any],
-            family_size: int = 1) -> dict[str, Any]:
-    """Every test of one comparison; ``seed_scores[system][seed]`` are per-seed metric values
-    and ``preds[system]`` the per-seed prediction frames."""
-    a, b, task, metric = comp["a"], comp["b"], comp["task"], comp["metric"]
+            family_size: int = 1, *, task: Task) -> dict[str, Any]:
+    """Every test of one comparison on ``task`` (the comparison's ``task``);
+    ``seed_scores[system][seed]`` are per-seed metric values and ``preds[system]`` the
+    per-seed prediction frames."""
+    a, b, metric = comp["a"], comp["b"], comp["metric"]
     expect = comp.get("expect", "a_better")
     margin = comp.get("margin", settings.get("equivalence_margin", 0.01))
     alpha, min_seeds = settings["alpha"], settings["min_seeds"]
-    kind = T.get(task).kind
+    kind = task.kind
     sign = -1.0 if metric in metrics.LOWER_IS_BETTER else 1.0
     seeds = sorted(set(seed_scores[a]) & set(seed_scores[b]))
     sa = np.array([seed_scores[a][s] for s in seeds])
@@ -329,8 +330,9 @@ def verdict(row: pd.Series, alpha: float, tau: float) -> str:
 
 
 def table(comparisons: list[dict[str, Any]], runs: list[dict[str, Any]],
-          settings: dict[str, Any]) -> pd.DataFrame:
-    """Every declared comparison tested, corrected within its family, with its verdict.
+          settings: dict[str, Any], tasks: Mapping[str, Task]) -> pd.DataFrame:
+    """Every declared comparison tested (its task looked up in ``tasks``), corrected within
+    its family, with its verdict.
 
     ``runs``: one entry per training run, ``{study, condition, seed, metrics, predictions}``
     (the paths of its metrics.json and predictions.parquet)."""
@@ -348,7 +350,8 @@ def table(comparisons: list[dict[str, Any]], runs: list[dict[str, Any]],
                               [comp["metric"]] for r in mine}
             preds[system] = [pd.read_parquet(r["predictions"]) for r in mine]
         key = comp["study"] if family == "study" else "all"
-        rows.append(compare(comp, scores, preds, settings, int((sizes == key).sum())))
+        rows.append(compare(comp, scores, preds, settings, int((sizes == key).sum()),
+                            task=tasks[comp["task"]]))
     out = correct(pd.DataFrame(rows), settings["correction"], family)
     out["verdict"] = [verdict(r, settings["alpha"], settings["aso_tau"])
                       for _, r in out.iterrows()]
