@@ -1,1 +1,1 @@
-"""PsyMTL benchmark suite: `python -m benchmarks` (see the README's Speed section)."""
+"""PsyMTL benchmark suite: `python -m benchmarks` (see docs/speed.md)."""

@@ -21,8 +21,7 @@ import yaml
 
 from benchmarks.common import copy_workflow, row, stage_seconds
 from benchmarks.corpora import REAL_FOLDERS, SHARED
-from psymtl import settings
-from psymtl import tasks as T
+from psymtl import datasets, settings
 
 VARIANTS = {"fp32": {"training": {"cpu_bf16": False}},
             "cpu_bf16": {"training": {"cpu_bf16": True}}}
@@ -35,14 +34,14 @@ def targets(config: dict) -> list[str]:
 
 def dev_scores(results: Path, config: dict) -> dict[str, float]:
     """Each condition's dev score on its selected task's primary metric."""
-    out = {}
+    out, tasks = {}, datasets.tasks(config["datasets"])
     for st in ("B", "C"):
         for c in config["studies"][st]["conditions"]:
             cond = settings.condition(config, st, c)
             task = cond.get("select", {}).get("task", cond["tasks"][0])
             task = cond["tasks"][0] if task == "all" else task
             m = json.loads((results / st / c / "seed1" / "metrics.json").read_text())
-            out[f"{st}/{c}"] = m["dev"][task][T.get(task).kind.primary]
+            out[f"{st}/{c}"] = m["dev"][task][tasks[task].kind.primary]
     return out
 
 

@@ -26,12 +26,11 @@ from transformers import AutoModel, DataCollatorWithPadding, Trainer, TrainingAr
 
 from benchmarks import corpora
 from benchmarks.common import median, row
-from psymtl import batching, encoders, machine, models, weighting
-from psymtl import tasks as T
+from psymtl import batching, datasets, encoders, machine, models, weighting
 from psymtl.optim import AdamW
 from psymtl.trainer import Settings, Split, fit, pick_device, precision, predict, seed_everything
 
-TASK = T.get("stress")
+TASK = datasets.tasks({"dreaddit": {}})["stress"]
 ENCODER = "minilm"
 STACK = "transformers.Trainer, transformers' BertModel"
 # The lead over the stack a `transformers` user runs (the issue's goals, by max length); the

@@ -4,22 +4,19 @@ import gc
 from pathlib import Path
 
 from psymtl import experiment, logs
-from psymtl import tasks as T
+from psymtl.tasks import TaskSet
 
 with logs.to_file(snakemake.log[0]) as log:
     p = snakemake.params
-    T.use(p.tasks)
     inputs: dict[str, dict[str, str]] = {}
     for key, path in snakemake.input.items():
         dataset, kind = key.split("__")
         inputs.setdefault(dataset, {})[kind] = path
-    settings = dict(p.settings)
-    if "encoder" in inputs:  # the MLM-adapted encoder built by rule mlm_adapt
-        settings["encoder_path"] = inputs.pop("encoder")["dir"]
-    summary = experiment.run(settings, p.seed, inputs,
-                             Path(snakemake.output.predictions).parent,
-                             threads=snakemake.threads,
-                             save_to=snakemake.output.get("model"))
+    adapted = inputs.pop("encoder", {}).get("dir")  # the MLM-adapted encoder of rule mlm_adapt
+    run = experiment.RunSettings.from_settings(p.settings, p.seed, TaskSet.from_specs(p.tasks),
+                                               encoder_path=adapted)
+    summary = experiment.run(run, inputs, Path(snakemake.output.predictions).parent,
+                             threads=snakemake.threads, save_to=snakemake.output.get("model"))
     log.info("best dev score %.4f at epoch %d; %.1f examples/s", summary["best"],
              summary["best_epoch"], summary["train_examples_per_s"])
 # The interpreter's last garbage collection would walk every object that torch and its

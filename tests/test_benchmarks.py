@@ -24,18 +24,42 @@ def test_padding_efficiencies_by_hand():
     assert 24 / 40 <= eff["dynamic, random order"] <= 1.0
 
 
-def test_suite_command_prints_a_table_and_writes_json(tmp_path):
+def test_suite_command_prints_a_table_and_records_each_benchmarks_latest_run(tmp_path):
+    """Each benchmark run replaces its own entry, with commit, date and machine; the other
+    benchmarks' entries stay as they were."""
     out = tmp_path / "bench.json"
+    kept = {"commit": "abc1234", "date": "2026-01-01 00:00", "machine": {"cores": 2},
+            "repeats": 3, "rows": [{"benchmark": "training throughput"}]}
+    out.write_text(json.dumps({"about": "", "benchmarks": {
+        "trainer": kept, "padding": {**kept, "rows": []}}}))
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "padding,gpu",
                            "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "## padding efficiency" in proc.stdout and "written:" in proc.stdout
     report = json.loads(out.read_text())
-    assert report["machine"]["cores"] >= 1
-    demo = [r for r in report["rows"] if r["case"].startswith("demo/")]
+    assert list(report["benchmarks"]) == ["trainer", "padding", "gpu"]  # the suite's order
+    assert report["benchmarks"]["trainer"] == kept
+    padding = report["benchmarks"]["padding"]
+    assert padding["machine"]["cores"] >= 1 and padding["commit"] != "abc1234"
+    assert padding["date"] > kept["date"] and padding["repeats"] == 1
+    demo = [r for r in padding["rows"] if r["case"].startswith("demo/")]
     assert len(demo) == 8 and all(r["met"] for r in demo)
-    assert any(r["benchmark"].startswith("GPU") for r in report["rows"])
+    assert report["benchmarks"]["gpu"]["rows"][0]["benchmark"].startswith("GPU")
+
+
+def test_committed_results_hold_one_latest_run_per_benchmark():
+    """benchmarks/results.json: one entry per benchmark of the suite, each with the commit,
+    date and machine that produced its rows."""
+    from benchmarks.__main__ import SUITE
+
+    report = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+    assert set(report) == {"about", "benchmarks"}
+    assert report["benchmarks"] and set(report["benchmarks"]) <= set(SUITE)
+    for name, run in report["benchmarks"].items():
+        assert run["commit"] and run["date"] and run["machine"]["cores"] >= 1, name
+        assert run["rows"] and all(r["benchmark"] == run["rows"][0]["benchmark"]
+                                   for r in run["rows"]), name
 
 
 def test_the_peers_accept_their_arguments(tmp_path):

@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from psymtl import batching, losses
-from psymtl.tasks import get
+from psymtl import batching, datasets, losses
 from psymtl.trainer import Split, loss_normalisers
 
-DEP, STRESS = get("depression"), get("stress")
+TASKS = datasets.tasks({name: {} for name in ("cancer", "dreaddit", "pirina", "fig_loneliness")})
+
+DEP, STRESS = TASKS["depression"], TASKS["stress"]
 
 
 def skewed(seed: int = 0) -> Split:
@@ -79,7 +80,7 @@ def test_kendall_weights_move_at_their_own_learning_rate(tmp_path):
 
     rng = np.random.default_rng(0)
     n = 160
-    tasks = [get("burden"), get("high_need")]
+    tasks = [TASKS["burden"], TASKS["high_need"]]
     ids = [rng.integers(1000, 1100, rng.integers(4, 12)) for _ in range(n)]
     keys = pd.DataFrame({"id": [f"p{i}" for i in range(n)], "split": "train",
                          "dataset": "cancer"})

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from psymtl import encoders, models, weighting
-from psymtl.tasks import get
+from psymtl import datasets, encoders, models, weighting
+
+TASKS = datasets.tasks({name: {} for name in ("cancer", "dreaddit", "pirina", "fig_loneliness")})
 
 IDS = torch.randint(1000, 2000, (4, 9), generator=torch.Generator().manual_seed(0))
 MASK = torch.ones_like(IDS)
@@ -22,7 +23,7 @@ def tiny(seed: int = 0):
 
 @pytest.mark.parametrize("fusion", ["none", "attention", "concat"])
 def test_double_encoder_task_layers_get_only_their_task_gradient(fusion):
-    tasks = [get("depression"), get("stress")]
+    tasks = [TASKS["depression"], TASKS["stress"]]
     model = models.build("double_encoder", tiny(), tasks, fusion=fusion, dropout=0.0)
     out = model(IDS, MASK)
     out["depression"].sum().backward()
@@ -34,7 +35,7 @@ def test_double_encoder_task_layers_get_only_their_task_gradient(fusion):
 
 
 def test_attention_fusion_weights_are_a_distribution_per_post():
-    tasks = [get("depression"), get("stress")]
+    tasks = [TASKS["depression"], TASKS["stress"]]
     model = models.build("double_encoder", tiny(), tasks, fusion="attention").eval()
     out = model(IDS, MASK)
     a = out["_alpha_shared_depression"]
@@ -42,7 +43,7 @@ def test_attention_fusion_weights_are_a_distribution_per_post():
 
 
 def test_padding_does_not_change_outputs():
-    model = models.build("double_encoder", tiny(), [get("depression")], fusion="attention").eval()
+    model = models.build("double_encoder", tiny(), [TASKS["depression"]], fusion="attention").eval()
     pad = torch.zeros(4, 3, dtype=IDS.dtype)
     a = model(IDS, MASK)["depression"]
     b = model(torch.cat([IDS, pad], 1), torch.cat([MASK, pad], 1))["depression"]
@@ -54,7 +55,7 @@ FIG = ["lonely", "temporal", "interaction", "context_pri", "interpersonal_pri"]
 
 @pytest.mark.parametrize("beta", [0.0, 0.3, 1.0])
 def test_hdln_mixes_local_and_global(beta):
-    model = models.build("hdln", tiny(), [get(n) for n in FIG], beta=beta).eval()
+    model = models.build("hdln", tiny(), [TASKS[n] for n in FIG], beta=beta).eval()
     out = model(IDS, MASK)
     for n in FIG:
         p = out[n].exp()
@@ -64,18 +65,18 @@ def test_hdln_mixes_local_and_global(beta):
 
 
 def test_hdln_children_are_conditioned_on_the_root():
-    model = models.build("hdln", tiny(), [get(n) for n in FIG]).eval()
+    model = models.build("hdln", tiny(), [TASKS[n] for n in FIG]).eval()
     root_in = model.local["temporal"].net[1].in_features
     assert root_in == model.d + 2  # [g2; P_L(lonely)]
 
 
 def test_hdln_losses_skip_masked_fine_grained_targets():
     torch.manual_seed(0)  # the heads' initialisation
-    model = models.build("hdln", tiny(), [get(n) for n in FIG])
+    model = models.build("hdln", tiny(), [TASKS[n] for n in FIG])
     out = model(IDS, MASK)
     batch = {}
     for n in FIG:
-        k = get(n).n_out
+        k = TASKS[n].n_out
         # far from the model's near-uniform output: a KL of a near-uniform target would be a
         # difference of near-equal terms, compared to rounding rather than to the formula
         batch[f"y_{n}"] = torch.softmax(torch.arange(k, dtype=torch.float) * 2, 0).repeat(4, 1)
@@ -93,7 +94,7 @@ def test_hdln_losses_skip_masked_fine_grained_targets():
 
 
 def test_hierarchical_weights_keep_l1_norm_one_while_learning():
-    tasks = [get(n) for n in FIG]
+    tasks = [TASKS[n] for n in FIG]
     comb = weighting.build({"kind": "hierarchical", "learn": True}, tasks)
     opt = torch.optim.SGD(comb.parameters(), lr=1.0)
     losses = {f"{p}/{n}": torch.tensor(float(i + 1)) for i, n in enumerate(FIG) for p in "GL"}
@@ -110,13 +111,13 @@ def test_hierarchical_weights_keep_l1_norm_one_while_learning():
 
 
 def test_fixed_hierarchical_weights_are_uniform_and_frozen():
-    comb = weighting.build({"kind": "hierarchical", "learn": False}, [get(n) for n in FIG])
+    comb = weighting.build({"kind": "hierarchical", "learn": False}, [TASKS[n] for n in FIG])
     assert not any(p.requires_grad for p in comb.parameters())
     assert sorted({round(v, 6) for v in comb.weights().values()}) == [0.2, 0.5]
 
 
 def test_kendall_weighting_formulation():
-    tasks = [get("burden"), get("high_need")]
+    tasks = [TASKS["burden"], TASKS["high_need"]]
     comb = weighting.build({"kind": "kendall"}, tasks)
     with torch.no_grad():
         comb.log_var.copy_(torch.tensor([math.log(4.0), math.log(2.0)]))
@@ -133,7 +134,7 @@ def test_flat_loss_is_lonely_plus_the_mean_of_the_fine_grained_terms():
 
     cond = settings.condition(settings.load(workdir=Path(__file__).resolve().parents[1]), "C",
                               "flat")
-    comb = weighting.build(cond["weighting"], [get(n) for n in cond["tasks"]])
+    comb = weighting.build(cond["weighting"], [TASKS[n] for n in cond["tasks"]])
     losses = {n: torch.tensor(float(i + 1)) for i, n in enumerate(cond["tasks"])}
     assert cond["tasks"][0] == "lonely"
     assert float(comb(losses)) == pytest.approx(1 + (2 + 3 + 4 + 5) / 4)
@@ -141,16 +142,16 @@ def test_flat_loss_is_lonely_plus_the_mean_of_the_fine_grained_terms():
 
 def test_fixed_weights_beta():
     comb = weighting.build({"kind": "fixed", "weights": {"stress": 0.01}},
-                           [get("depression"), get("stress")])
+                           [TASKS["depression"], TASKS["stress"]])
     total = comb({"depression": torch.tensor(1.0), "stress": torch.tensor(10.0)})
     assert float(total) == pytest.approx(1.1)
     with pytest.raises(ValueError, match="unknown task"):
-        weighting.build({"kind": "fixed", "weights": {"stres": 0.01}}, [get("stress")])
+        weighting.build({"kind": "fixed", "weights": {"stres": 0.01}}, [TASKS["stress"]])
 
 
 @pytest.mark.parametrize("fusion", ["none", "attention", "concat"])
 def test_double_encoder_skips_posts_without_the_tasks_target_with_the_same_gradients(fusion):
-    tasks = [get("depression"), get("stress")]
+    tasks = [TASKS["depression"], TASKS["stress"]]
     model = models.build("double_encoder", tiny(), tasks, fusion=fusion, dropout=0.0)
     for mod in model.modules():  # training mode, but deterministic
         if isinstance(mod, torch.nn.Dropout):

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
-from psymtl import encoders, machine, models, saved
-from psymtl.tasks import get
+from psymtl import datasets, encoders, machine, models, saved
+
+TASKS = datasets.tasks({name: {} for name in ("cancer", "dreaddit", "pirina", "fig_loneliness")})
 
 POSTS = pd.DataFrame({"id": ["a", "b", "c"],
                       "text": ["I can't sleep and feel hopeless", "great day at the park",
@@ -20,7 +21,7 @@ POSTS = pd.DataFrame({"id": ["a", "b", "c"],
 @pytest.fixture
 def bf16_run(tmp_path):
     """A tiny stress model saved as a run that trained under bf16 autocast."""
-    task = get("stress")
+    task = TASKS["stress"]
     torch.manual_seed(3)
     model = models.build("multihead", encoders.load_encoder("tiny-bert", 3), [task])
     layout = {"prefix": [101], "suffix": [102], "pad_id": 0, "max_length": 32}

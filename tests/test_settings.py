@@ -109,3 +109,60 @@ def test_a_sweep_of_an_unknown_setting_stops_naming_it():
     bad = settings.merge(config, {"training": {"sweep": {"lr": [0.1, 1.0]}}})
     with pytest.raises(ConfigError, match=r"training\.sweep: a sweep belongs to one condition"):
         settings.check(bad)
+
+
+def test_a_job_builds_typed_run_settings_from_the_merged_ones():
+    """The training job's entry turns a condition's settings (plain data, as `psymtl settings`
+    prints them) into one typed object; the run reads its fields, not the dict."""
+    from psymtl import datasets, experiment
+    from psymtl.tasks import TaskSet
+
+    config = settings.load([], ROOT)
+    known = TaskSet(datasets.tasks(config["datasets"]))
+    cond = settings.condition(config, "B", "transfer")
+    rs = experiment.RunSettings.from_settings(cond, 3, known, encoder_path="results/mlm/x")
+    assert [t.name for t in rs.tasks] == ["depression"]
+    assert [t.name for t in rs.pretrain_tasks] == ["stress"]
+    assert rs.tasks[0] is known["depression"] and rs.known is known
+    assert rs.seed == rs.trainer.seed == 3 and rs.trainer.epochs == cond["epochs"]
+    assert rs.trainer.lr == cond["lr"] and rs.trainer.mixing == cond["mixing"]
+    assert rs.select == experiment.Selection(task="depression")
+    assert rs.model == cond["model"] and dict(rs.model_args) == cond["model_args"]
+    assert rs.encoder == cond["encoder"] and rs.encoder_path == "results/mlm/x"
+    # what train_summary.json records and a checkpoint must match: the settings, the
+    # adapted encoder's folder, then the seed, in that order
+    assert list(rs.identity()) == [*cond, "encoder_path", "seed"]
+    assert rs.identity() == {**cond, "encoder_path": "results/mlm/x", "seed": 3}
+    aug = experiment.RunSettings.from_settings(
+        settings.condition(config, "A", "soft_augmented"), 1, known)
+    assert aug.augment == ("speaker_role", "cancer_type") and aug.pretrain_tasks == ()
+    assert aug.select == experiment.Selection(task="all") and "encoder_path" not in aug.identity()
+    with pytest.raises(KeyError, match=r"unknown task 'nope'; known: \['burden'"):
+        experiment.RunSettings.from_settings({**cond, "tasks": ["nope"]}, 1, known)
+
+
+def test_tasks_are_passed_not_registered():
+    """No module keeps a registry of tasks that a job fills and code far away reads."""
+    from psymtl import tasks
+    from psymtl.kinds import KINDS
+
+    state = [k for k, v in vars(tasks).items()
+             if isinstance(v, (dict, list, set)) and not k.startswith("__") and v is not KINDS]
+    assert state == [], state
+    specs = {"mood": {"name": "mood", "kind": "classification", "dataset": "mine",
+                      "column": "label", "classes": ["neg", "pos"], "peers": []}}
+    known = tasks.TaskSet.from_specs(specs)
+    assert known["mood"] == tasks.Task("mood", KINDS["classification"], "mine", "label",
+                                       ("neg", "pos"))
+    assert {n: tasks.spec(t) for n, t in known.items()} == specs
+    with pytest.raises(KeyError, match=r"unknown task 'stress'; known: \['mood'\]"):
+        known["stress"]
+
+
+def test_a_selected_task_outside_the_condition_stops_naming_it():
+    config = settings.load([], ROOT)
+    bad = settings.merge(config, {"studies": {"B": {"conditions": {"single_task_stress": {
+        "select": {"task": "depression"}}}}}})
+    with pytest.raises(ConfigError, match=r"studies\.B\.conditions\.single_task_stress\.select"
+                                          r"\.task: 'depression' is not one of the condition's"):
+        settings.check(bad)

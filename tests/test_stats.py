@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psymtl import stats
+from psymtl import datasets, stats
 from psymtl.kinds import KINDS
 
 SETTINGS = {"alpha": 0.05, "aso_tau": 0.2, "correction": "holm", "family": "study",
             "equivalence_margin": 0.02, "bootstrap": {"samples": 300, "seed": 1},
             "min_seeds": {"aso": 3, "wilcoxon": 6}}
+TASKS = datasets.tasks({name: {} for name in ("cancer", "dreaddit", "pirina", "fig_loneliness")})
 
 
 def test_holm_and_bh_by_hand():
@@ -94,7 +95,8 @@ def test_compare_notes_too_few_seeds_and_gives_verdict():
     pb = [np.eye(2)[1 - y] * 0.9 + 0.05 for _ in range(2)]
     comp = {"study": "B", "a": "x", "b": "y", "task": "depression", "metric": "f1",
             "expect": "a_better", "paper": 0.01}
-    row = stats.compare(comp, {"x": frames(pa, y), "y": frames(pb, y)}, SETTINGS)
+    row = stats.compare(comp, {"x": frames(pa, y), "y": frames(pb, y)}, SETTINGS,
+                        task=TASKS[comp["task"]])
     assert np.isnan(row["p_wilcoxon"]) and np.isnan(row["aso_eps_min"])
     assert "Wilcoxon needs" in row["note"] and "ASO needs" in row["note"]
     assert row["p_bootstrap"] < 0.01 and row["p_mcnemar"] < 0.01
@@ -120,7 +122,8 @@ def seeded(y, accuracies, seed=0):
 def run(comp, a, b, y, settings=SETTINGS, family=1):
     (pa, _), (pb, _) = a, b
     row = stats.compare(comp, {"x": frames(pa, y, comp["task"]),
-                               "y": frames(pb, y, comp["task"])}, settings, family)
+                               "y": frames(pb, y, comp["task"])}, settings, family,
+                        task=TASKS[comp["task"]])
     table = stats.correct(pd.DataFrame([row]), "holm")
     return table.iloc[0], stats.verdict(table.iloc[0], 0.05, 0.2)
 
@@ -180,7 +183,8 @@ def test_systems_are_aligned_by_post_id_when_some_posts_failed():
     fa = {s: f.iloc[5:] for s, f in frames(pa, y).items()}  # 5 posts missing from a's runs
     comp = {"study": "A", "a": "x", "b": "y", "task": "depression", "metric": "f1",
             "expect": "a_better"}
-    row = stats.compare(comp, {"x": fa, "y": frames(pb, y)}, SETTINGS)
+    row = stats.compare(comp, {"x": fa, "y": frames(pb, y)}, SETTINGS,
+                        task=TASKS[comp["task"]])
     assert row["posts"] == 95 and row["posts_dropped"] == 5
     assert "5 test posts missing from some run" in row["note"]
 
@@ -208,7 +212,8 @@ def test_constant_targets_give_a_note_not_a_crash():
     comp = {"study": "A", "a": "x", "b": "y", "task": "burden", "metric": "r2",
             "expect": "a_better"}
     row = stats.compare(comp, {"x": frames(pa, y, "burden"), "y": frames(pb, y, "burden")},
-                        SETTINGS)
+                        SETTINGS,
+                        task=TASKS[comp["task"]])
     assert np.isnan(row["p_bootstrap"]) and np.isnan(row["ci_low"])
     assert "r2 is undefined on the test set" in row["note"]
 
@@ -229,7 +234,7 @@ def test_seed_scores_and_direction_come_from_the_aligned_posts():
     own_a = np.mean([KINDS["classification"].metric("f1", y, p) for p in pa])
     own_b = np.mean([KINDS["classification"].metric("f1", y[150:], p[150:]) for p in pb])
     assert own_a < own_b  # sanity of the construction on each run's own posts
-    row = stats.compare(comp, {"x": frames(pa, y), "y": fb}, SETTINGS)
+    row = stats.compare(comp, {"x": frames(pa, y), "y": fb}, SETTINGS, task=TASKS["depression"])
     assert row["posts"] == 150 and row["mean_diff"] < 0
     assert row["mean_a"] == pytest.approx(np.mean(
         [KINDS["classification"].metric("f1", y[150:], p[150:]) for p in pa]))
@@ -248,7 +253,7 @@ def toy_run(tmp_path, name, probs, y, task="depression"):
     d.mkdir(parents=True)
     frame = frames([probs], y, task)[1]
     frame.to_parquet(d / "predictions.parquet")
-    write_json(evaluation.evaluate(frame), d / "metrics.json")
+    write_json(evaluation.evaluate(frame, TASKS), d / "metrics.json")
     write_json({"steps": 100}, d / "train_summary.json")
     return {"metrics": str(d / "metrics.json"), "predictions": str(d / "predictions.parquet"),
             "summary": str(d / "train_summary.json")}
@@ -273,7 +278,7 @@ def test_a_claim_with_a_collapsed_run_is_never_counted(tmp_path):
     assert health.judge(evaluation_of(runs[1]), {}) == []
     comp = {"study": "B", "a": "x", "b": "y", "task": "depression", "metric": "f1",
             "expect": "a_better", "about": ["tasks"]}
-    out = stats.table([comp], runs, SETTINGS, {}).iloc[0]
+    out = stats.table([comp], runs, SETTINGS, {}, TASKS).iloc[0]
     assert out["seeds_a"] == 2 and out["collapsed"] == "x seed 2"
     assert out["verdict"].startswith("not counted: collapsed run(s) x seed 2; the healthy runs:")
     assert "reproduced" not in out["verdict"]
@@ -282,7 +287,7 @@ def test_a_claim_with_a_collapsed_run_is_never_counted(tmp_path):
     assert f1["n_seeds"] == 2 and f1["collapsed_seeds"] == "2"
     # without the collapsed seed the same claim is counted
     healthy_only = [r for r in runs if not (r["condition"] == "x" and r["seed"] == 2)]
-    assert stats.table([comp], healthy_only, SETTINGS, {}).iloc[0]["verdict"].startswith(
+    assert stats.table([comp], healthy_only, SETTINGS, {}, TASKS).iloc[0]["verdict"].startswith(
         "same direction")
 
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from psymtl import encoders, models, weighting
-from psymtl.experiment import selector
+from psymtl.experiment import Selection, selector
 from psymtl.kinds import KINDS
 from psymtl.tasks import Task
 from psymtl.trainer import Settings, Split, fit, predict, seed_everything
@@ -47,7 +47,7 @@ def train_once(tmp, epochs=3, seed=5, select=None, checkpoint_every_s=0.0):
     model = models.build("multihead", encoders.load_encoder("tiny-bert", seed), [TASK])
     s = Settings(epochs=epochs, batch_size=16, lr=2e-3, seed=seed, patience=5, device="cpu")
     summary = fit(model, weighting.build({"kind": "fixed"}, [TASK]), [TASK], train, dev, s,
-                  select or selector({"metric": "accuracy"}, [TASK], dev), tmp,
+                  select or selector(Selection(metric="accuracy"), [TASK], dev), tmp,
                   checkpoint_every_s=checkpoint_every_s)
     return model, summary, predict(model, [TASK], dev, 32, torch.device("cpu"),
                                    summary["bf16_autocast"])
@@ -92,7 +92,7 @@ def test_same_seed_same_numbers(tmp_path):
 def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     _, full, p_full = train_once(tmp_path / "full", epochs=3)
     dev = toy_split(60, 2, "dev")
-    score = selector({"metric": "accuracy"}, [TASK], dev)
+    score = selector(Selection(metric="accuracy"), [TASK], dev)
     calls = {"n": 0}
 
     def crash_in_epoch_two(pred):
@@ -181,7 +181,7 @@ def test_cpu_bf16_training_runs_and_is_recorded(tmp_path, monkeypatch):
     model = models.build("multihead", encoders.load_encoder("tiny-bert", 1), [TASK])
     s = Settings(epochs=1, batch_size=16, lr=2e-3, seed=1, device="cpu", cpu_bf16=True)
     summary = fit(model, weighting.build({"kind": "fixed"}, [TASK]), [TASK], train, dev, s,
-                  selector({}, [TASK], dev), tmp_path)
+                  selector(Selection(), [TASK], dev), tmp_path)
     assert summary["bf16_autocast"] is True and np.isfinite(summary["log"][-1]["loss"])
     assert (summary["precision"], summary["grad_scaler"]) == ("bf16", False)
 

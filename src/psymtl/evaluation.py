@@ -11,13 +11,14 @@ import pandas as pd
 
 from psymtl import health
 from psymtl import predictions as P
-from psymtl import tasks as T
 from psymtl.datasets.cancer import SUBSCALES
 from psymtl.io import read_json
+from psymtl.tasks import Task
 
 
-def evaluate(predictions: pd.DataFrame) -> dict[str, Any]:
-    """Metrics per split and scored task (every ``<task>__pred`` column of the frame).
+def evaluate(predictions: pd.DataFrame, tasks: Mapping[str, Task]) -> dict[str, Any]:
+    """Metrics per split and scored task (every ``<task>__pred`` column of the frame; each
+    looked up in ``tasks``).
 
     When all four burden subscales are present, ``subscales_mean`` holds their mean
     weighted F1. ``health`` holds, per split and task, what the collapse guard judges
@@ -28,7 +29,7 @@ def evaluate(predictions: pd.DataFrame) -> dict[str, Any]:
     for split, part in predictions.groupby("split"):
         res_split = out.setdefault(split, {})
         for name in names:
-            t = T.get(name)
+            t = tasks[name]
             rows = P.with_target(part, name)
             if not len(rows):
                 continue

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,70 @@ import torch
 
 from psymtl import encoders, evaluation, machine, metrics, models, weighting
 from psymtl import predictions as P
-from psymtl import tasks as T
 from psymtl.io import read_json, write_json, write_parquet
+from psymtl.tasks import Task, TaskSet
 from psymtl.trainer import Settings, Split, fit, predict, seed_everything
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which dev score selects the checkpoint (a condition's ``select``)."""
+
+    task: str | None = None  # None: the first task; "all": every task
+    metric: str | None = None  # None: the task kind's primary metric
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, str] | None) -> Selection:
+        return cls((d or {}).get("task"), (d or {}).get("metric"))
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The complete settings of one training run, typed. A job builds them once, at its
+    entry (:meth:`from_settings`), from the condition's merged settings (what ``psymtl
+    settings`` prints), its seed and the configured tasks; the run reads only these fields."""
+
+    tasks: tuple[Task, ...]  # trained and scored, in the condition's order
+    model: str
+    encoder: str  # the encoder spec (its tokenizer too)
+    trainer: Settings  # the trainer's settings, the seed included
+    known: TaskSet  # every configured task (a task's peers are scored from it)
+    model_args: Mapping[str, Any] = field(default_factory=dict)
+    weighting: Mapping[str, Any] = field(default_factory=lambda: {"kind": "fixed"})
+    select: Selection = Selection()
+    augment: tuple[str, ...] = ()  # annotation columns prepended as tokens
+    pretrain_tasks: tuple[Task, ...] = ()  # transfer learning: fit the encoder on these first
+    encoder_path: str | None = None  # a locally adapted encoder that replaces ``encoder``
+    settings: Mapping[str, Any] = field(default_factory=dict)  # as plain data, without seed
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], seed: int, tasks: TaskSet,
+                      encoder_path: str | None = None) -> RunSettings:
+        """``settings``: a condition's complete settings as plain data (``psymtl.settings
+        .condition``); ``encoder_path``: the folder of an adapted encoder (rule mlm_adapt)."""
+        plain = dict(settings)
+        if encoder_path:
+            plain["encoder_path"] = str(encoder_path)
+        return cls(tasks=tuple(tasks[n] for n in plain["tasks"]), model=plain["model"],
+                   encoder=plain["encoder"],
+                   trainer=Settings.from_dict({**plain, "seed": seed}), known=tasks,
+                   model_args=dict(plain.get("model_args") or {}),
+                   weighting=dict(plain.get("weighting") or {"kind": "fixed"}),
+                   select=Selection.from_dict(plain.get("select")),
+                   augment=tuple(plain.get("augment") or ()),
+                   pretrain_tasks=tuple(tasks[n] for n in plain.get("pretrain_tasks") or ()),
+                   encoder_path=plain.get("encoder_path"), settings=plain)
+
+    @property
+    def seed(self) -> int:
+        return self.trainer.seed
+
+    def identity(self) -> dict[str, Any]:
+        """The settings and the seed as plain data: what ``train_summary.json`` records and
+        what a checkpoint must match to be resumed."""
+        return {**self.settings, "seed": self.seed}
 
 
 def load_examples(paths: Mapping[str, Mapping[str, str]]) -> tuple[pd.DataFrame, dict]:
@@ -40,11 +100,13 @@ def load_examples(paths: Mapping[str, Mapping[str, str]]) -> tuple[pd.DataFrame,
     return pd.concat(frames, ignore_index=True), layout or {}
 
 
-def make_split(df: pd.DataFrame, layout: dict, tasks: list[T.Task], split: str) -> Split:
-    """Rows of ``split`` with a target for at least one task. Peer tasks' targets are added
-    for scoring only (they never select rows and are never trained on)."""
+def make_split(df: pd.DataFrame, layout: dict, tasks: Sequence[Task], split: str,
+               known: Mapping[str, Task]) -> Split:
+    """Rows of ``split`` with a target for at least one task. Peer tasks' targets (looked up
+    in ``known``) are added for scoring only (they never select rows and are never trained
+    on)."""
     part = df[df["split"] == split]
-    peers = [T.get(p) for t in tasks for p in t.peers if p not in {x.name for x in tasks}]
+    peers = [known[p] for t in tasks for p in t.peers if p not in {x.name for x in tasks}]
     targets, present = {}, {}
     for t in [*tasks, *peers]:
         y, m = t.targets(part)
@@ -70,7 +132,7 @@ def augment(df: pd.DataFrame, tokenizer, columns: list[str], budget: int) -> pd.
     return out
 
 
-def standardise(tasks: list[T.Task], train: Split, *others: Split
+def standardise(tasks: Sequence[Task], train: Split, *others: Split
                 ) -> dict[str, tuple[float, float]]:
     """z-score regression targets with the training split's mean and sd (in place)."""
     scales = {}
@@ -83,27 +145,30 @@ def standardise(tasks: list[T.Task], train: Split, *others: Split
     return scales
 
 
-def selected_tasks(select: Mapping[str, str], tasks: list[T.Task]) -> list[T.Task]:
+def selected_tasks(select: Selection, tasks: Sequence[Task]) -> list[Task]:
     """The tasks whose dev score selects the checkpoint (``select.task``; ``all``: every
     task; default: the first)."""
-    name = select.get("task", tasks[0].name)
-    return tasks if name == "all" else [t for t in tasks if t.name == name] or [T.get(name)]
+    name = select.task or tasks[0].name
+    chosen = list(tasks) if name == "all" else [t for t in tasks if t.name == name]
+    if not chosen:
+        raise ValueError(f"select.task: {name!r} is not a task of this condition; its tasks: "
+                         f"{[t.name for t in tasks]}")
+    return chosen
 
 
-def selection_split(select: Mapping[str, str], tasks: list[T.Task], dev: Split) -> Split:
+def selection_split(select: Selection, tasks: Sequence[Task], dev: Split) -> Split:
     """The dev examples the selector reads (e.g. only depression posts when depression
     selects): the others need no prediction after each epoch."""
     chosen = selected_tasks(select, tasks)
     return dev.subset(np.logical_or.reduce([dev.present[t.name] for t in chosen]))
 
 
-def selector(select: Mapping[str, str], tasks: list[T.Task], data: Split):
+def selector(select: Selection, tasks: Sequence[Task], data: Split):
     """Dev score to maximise: ``select.metric`` of ``select.task`` (default: the first task and
     its kind's primary metric); task ``all`` averages every task's primary metric. Metrics
     where lower is better are negated."""
-    name = select.get("task", tasks[0].name)
     chosen = selected_tasks(select, tasks)
-    pairs = [(t, select.get("metric") if name != "all" and select.get("metric")
+    pairs = [(t, select.metric if select.task != "all" and select.metric
               else t.kind.primary) for t in chosen]
 
     def score(pred: dict[str, np.ndarray]) -> float:
@@ -116,7 +181,7 @@ def selector(select: Mapping[str, str], tasks: list[T.Task], data: Split):
     return score
 
 
-def predictions_frame(data: Split, tasks: list[T.Task], pred: dict[str, np.ndarray]
+def predictions_frame(data: Split, tasks: Sequence[Task], pred: dict[str, np.ndarray]
                       ) -> pd.DataFrame:
     out = data.keys.copy()
     for t in tasks:
@@ -133,43 +198,42 @@ def predictions_frame(data: Split, tasks: list[T.Task], pred: dict[str, np.ndarr
     return out
 
 
-def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]],
-        out_dir: str | Path, threads: int = 1, save_to: str | Path | None = None) -> dict:
-    """Train ``cond`` with ``seed``; write predictions, their metrics, the per-step log and a
-    summary, and with ``save_to`` the trained model (``psymtl.saved``). The metrics are
-    computed here rather than in a job of their own: on a small machine a second process per
-    run cost more in start-up than the metrics themselves."""
+def run(rs: RunSettings, inputs: Mapping[str, Mapping[str, str]], out_dir: str | Path,
+        threads: int = 1, save_to: str | Path | None = None) -> dict:
+    """Train with ``rs``; write predictions, their metrics, the per-step log and a summary,
+    and with ``save_to`` the trained model (``psymtl.saved``). The metrics are computed here
+    rather than in a job of their own: on a small machine a second process per run cost more
+    in start-up than the metrics themselves."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
-    settings = Settings.from_dict({**cond, "seed": seed})
-    task_list = [T.get(n) for n in cond["tasks"]]
+    settings, task_list, known = rs.trainer, list(rs.tasks), rs.known
     df, layout = load_examples(inputs)
-    if cond.get("augment"):
+    if rs.augment:
         budget = layout["max_length"] - len(layout["prefix"]) - len(layout["suffix"])
-        df = augment(df, encoders.load_tokenizer(cond["encoder"]), cond["augment"], budget)
-    train, dev, test = (make_split(df, layout, task_list, s) for s in ("train", "dev", "test"))
+        df = augment(df, encoders.load_tokenizer(rs.encoder), list(rs.augment), budget)
+    train, dev, test = (make_split(df, layout, task_list, s, known)
+                        for s in ("train", "dev", "test"))
     scales = standardise([t for t in task_list if t.kind.standardised], train, dev, test)
     log.info("examples: train %d, dev %d, test %d", len(train), len(dev), len(test))
-    seed_everything(seed)
-    encoder = encoders.load_encoder(cond.get("encoder_path") or cond["encoder"], seed=seed)
-    model_args = cond.get("model_args", {})
-    if cond.get("pretrain_tasks"):  # transfer learning: fit the encoder on these tasks first
-        pre = [T.get(n) for n in cond["pretrain_tasks"]]
-        pre_dev = selection_split({}, pre, make_split(df, layout, pre, "dev"))
-        pre_summary = fit(models.build("multihead", encoder, pre, **model_args),
+    seed_everything(rs.seed)
+    encoder = encoders.load_encoder(rs.encoder_path or rs.encoder, seed=rs.seed)
+    if rs.pretrain_tasks:  # transfer learning: fit the encoder on these tasks first
+        pre, first = list(rs.pretrain_tasks), Selection()
+        pre_dev = selection_split(first, pre, make_split(df, layout, pre, "dev", known))
+        pre_summary = fit(models.build("multihead", encoder, pre, **rs.model_args),
                           weighting.build({"kind": "fixed"}, pre), pre,
-                          make_split(df, layout, pre, "train"), pre_dev, settings,
-                          selector({}, pre, pre_dev),
-                          out_dir / "pretrain", identity={**cond, "seed": seed})
-        log.info("pre-training on %s: best dev %.4f", cond["pretrain_tasks"], pre_summary["best"])
-    model = models.build(cond["model"], encoder, task_list, **model_args)
-    combiner = weighting.build(cond.get("weighting", {"kind": "fixed"}), task_list)
-    select = cond.get("select") or {}
-    dev_select = selection_split(select, task_list, dev)
+                          make_split(df, layout, pre, "train", known), pre_dev, settings,
+                          selector(first, pre, pre_dev),
+                          out_dir / "pretrain", identity=rs.identity())
+        log.info("pre-training on %s: best dev %.4f", [t.name for t in pre],
+                 pre_summary["best"])
+    model = models.build(rs.model, encoder, task_list, **rs.model_args)
+    combiner = weighting.build(dict(rs.weighting), task_list)
+    dev_select = selection_split(rs.select, task_list, dev)
     summary = fit(model, combiner, task_list, train, dev_select, settings,
-                  selector(select, task_list, dev_select), out_dir,
-                  identity={**cond, "seed": seed})
+                  selector(rs.select, task_list, dev_select), out_dir,
+                  identity=rs.identity())
     frames = []
     selected = summary.pop("dev_predictions")  # made by the kept state when fit selected it
     for data in (dev, test):
@@ -183,15 +247,15 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
         frames.append(predictions_frame(data, task_list, pred))
     predictions = pd.concat(frames, ignore_index=True)
     write_parquet(predictions, out_dir / "predictions.parquet")
-    write_json(evaluation.evaluate(predictions), out_dir / "metrics.json")
+    write_json(evaluation.evaluate(predictions, known), out_dir / "metrics.json")
     if save_to:
         from psymtl import saved
 
-        saved.save(model, task_list, cond, seed, layout, scales, save_to,
+        saved.save(model, task_list, rs.settings, rs.seed, layout, scales, save_to,
                    bf16=summary["bf16_autocast"])
     steps = pd.DataFrame(summary.pop("log"))
     steps.to_csv(out_dir / "train_log.csv", index=False)
-    summary |= {"settings": {**cond, "seed": seed}, "machine": machine.describe(),
+    summary |= {"settings": rs.identity(), "machine": machine.describe(),
                 "examples": {"train": len(train), "dev": len(dev), "test": len(test)}}
     write_json(summary, out_dir / "train_summary.json")
     for ckpt in (out_dir / "resume.pt", out_dir / "pretrain" / "resume.pt"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from psymtl import predictions as P
+from psymtl.tasks import Task
 
 
 def _seed(path: str | Path) -> str:
@@ -123,13 +124,13 @@ HEADLINE = {"lonely": ("f1",),
             "emotion_soft": ("f1_weighted",)}
 
 
-def headline_metrics(task: str) -> tuple[str, ...]:
-    from psymtl.tasks import get
+def headline_metrics(task: str, tasks: Mapping[str, Task]) -> tuple[str, ...]:
+    """The metrics shown for ``task``: the paper's, else its kind's primary (from ``tasks``)."""
+    return HEADLINE.get(task) or (tasks[task].kind.primary,)
 
-    return HEADLINE.get(task) or (get(task).kind.primary,)
 
-
-def metric_per_condition(long: pd.DataFrame, study: str, out: str | Path) -> None:
+def metric_per_condition(long: pd.DataFrame, study: str, out: str | Path,
+                         tasks: Mapping[str, Task]) -> None:
     """Test metrics per condition: every seed as a point, the mean of the healthy seeds as a
     line across them (with a handful of seeds an interval says little; the points show the
     spread; no bars, since the axis does not start at 0); a collapsed run (``collapsed`` not
@@ -138,8 +139,8 @@ def metric_per_condition(long: pd.DataFrame, study: str, out: str | Path) -> Non
     from psymtl.metrics import LOWER_IS_BETTER
 
     part = long[(long["study"] == study) & (long["split"] == "test")]
-    tasks = sorted(part["task"].unique(), key=lambda t: (t != "lonely", t))
-    panels = [(t, m) for t in tasks for m in headline_metrics(t)
+    shown = sorted(part["task"].unique(), key=lambda t: (t != "lonely", t))
+    panels = [(t, m) for t in shown for m in headline_metrics(t, tasks)
               if ((part["task"] == t) & (part["metric"] == m)).any()]
     cols = min(len(panels), 5)
     rows = -(-len(panels) // cols)
@@ -218,7 +219,8 @@ UNIT_INTERVAL = {"accuracy", "precision", "recall", "f1", "f1_weighted", "f1_mac
                  "cosine", "intersection"}  # metrics bounded by [0, 1]
 
 
-def sensitivity(table: pd.DataFrame, sweep: dict, out: str | Path, split: str = "test") -> None:
+def sensitivity(table: pd.DataFrame, sweep: dict, out: str | Path,
+                tasks: Mapping[str, Task], split: str = "test") -> None:
     """A sweep: each headline metric of each task on ``split`` against the swept value, mean
     with its 95% t-interval over the healthy seeds, every healthy seed a faint point, the
     number of collapsed seeds written under each value, the configured value marked."""
@@ -233,8 +235,8 @@ def sensitivity(table: pd.DataFrame, sweep: dict, out: str | Path, split: str = 
     else:
         xs, log = list(range(len(values))), False
     pos = dict(zip(sweep["runs"], xs, strict=True))
-    tasks = sorted(table["task"].unique(), key=lambda t: (t != "lonely", t))
-    panels = [(t, m) for t in tasks for m in headline_metrics(t)
+    shown = sorted(table["task"].unique(), key=lambda t: (t != "lonely", t))
+    panels = [(t, m) for t in shown for m in headline_metrics(t, tasks)
               if ((table["task"] == t) & (table["metric"] == m)).any()]
     cols = min(len(panels), 4) or 1
     rows = -(-len(panels) // cols) or 1

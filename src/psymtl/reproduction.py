@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from psymtl import evaluation, figures, provenance, settings, stats, tables
+from psymtl import datasets, evaluation, figures, provenance, settings, stats, tables
 from psymtl.io import read_json
+from psymtl.tasks import Task
 
 RUN_FILES = ("metrics.json", "predictions.parquet", "train_log.csv", "train_summary.json")
 GAP = 0.03
@@ -58,17 +59,18 @@ def collect(results: str | Path, into: str | Path) -> list[Path]:
     return written
 
 
-def runs(root: str | Path) -> pd.DataFrame:
+def runs(root: str | Path, tasks: Mapping[str, Task] | None = None) -> pd.DataFrame:
     """One row per committed run: setup, study, condition, seed, its files, and its metrics
     (``metrics``, read; a file written before the collapse guard gets its ``health``
-    measured from the run's predictions, where committed)."""
+    measured from the run's predictions, where committed, given the ``tasks``)."""
     rows = []
     for m in sorted(Path(root).glob("*/*/*/seed*/metrics.json")):
         setup, study, cond, seed = m.parts[-5:-1]
         predictions = m.parent / "predictions.parquet"
         metrics = read_json(m)
-        if "health" not in metrics and predictions.exists():
-            metrics["health"] = evaluation.evaluate(pd.read_parquet(predictions))["health"]
+        if "health" not in metrics and predictions.exists() and tasks is not None:
+            metrics["health"] = evaluation.evaluate(pd.read_parquet(predictions),
+                                                    tasks)["health"]
         rows.append({"setup": setup, "study": study, "condition": cond,
                      "seed": int(seed.removeprefix("seed")), "dir": m.parent,
                      "metrics": metrics, "predictions": str(predictions),
@@ -233,7 +235,8 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
     root, out = Path(root), Path(out)
     fig_dir = out.parent / out.stem
     fig_dir.mkdir(parents=True, exist_ok=True)
-    table = runs(root)
+    tasks = datasets.tasks(config["datasets"])
+    table = runs(root, tasks)
     md = [f"# {notes['title']}\n", notes["intro"].strip() + "\n",
           "Rebuild: `.venv/bin/python -m psymtl reproduction build` (from the committed runs "
           f"under `{root}`; `collect` adds a finished workflow's runs first, see README).\n",
@@ -267,16 +270,16 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
                           "gap to the paper that remains.\n\n"
                           + closing.to_markdown(index=False, floatfmt="+.3f") + "\n")
         part = summary[summary["study"] == study]
-        shown = {m for t in part["task"].unique() for m in figures.headline_metrics(t)}
+        shown = {m for t in part["task"].unique() for m in figures.headline_metrics(t, tasks)}
         if "f1" in shown:
             shown |= {"accuracy", "precision", "recall"}
         md.append("### All conditions, test set (mean ± sd over seeds; the metrics the paper "
                   "reports)\n\n" + tables.headline(part, shown).to_markdown(index=False) + "\n")
         png = fig_dir / f"{study}_metrics.png"
-        figures.metric_per_condition(long, study, png)
+        figures.metric_per_condition(long, study, png, tasks)
         md.append(f"![Study {study} test metrics]({fig_dir.name}/{png.name})\n")
         md += _study_figures(mine, study, fig_dir)
-    md += _significance(mine, config)
+    md += _significance(mine, config, tasks)
     md += _weight_lr_sweep(table[table["setup"] == WEIGHTS_LR], fig_dir, notes,
                            config["health"])
     md += _setups(table[~table["setup"].isin([FP32, WEIGHTS_LR])], notes)
@@ -315,7 +318,7 @@ def _study_figures(runs_: pd.DataFrame, study: str, fig_dir: Path) -> list[str]:
     return md
 
 
-def _significance(runs_: pd.DataFrame, config: dict) -> list[str]:
+def _significance(runs_: pd.DataFrame, config: dict, tasks: Mapping[str, Task]) -> list[str]:
     st = config["stats"]
     present = {(r.study, r.condition) for r in runs_.itertuples()}
     comps = [c for c in st["comparisons"]
@@ -326,7 +329,7 @@ def _significance(runs_: pd.DataFrame, config: dict) -> list[str]:
                  "metrics": r.metrics, "predictions": r.predictions, "summary": r.summary}
                 for r in runs_.itertuples()]
     result = stats.table(comps, run_list, {k: v for k, v in st.items() if k != "comparisons"},
-                         config["health"])
+                         config["health"], tasks)
     return ["## Significance\n", tables.significance_markdown(result, st)
             .replace("# Headline claims", "### Headline claims").replace("# Tests", "### Tests")]
 

@@ -167,6 +167,10 @@ def check(config: Mapping[str, Any]) -> None:
                 if t not in known:
                     problems.append(f"studies.{st}.conditions.{c}.tasks: unknown task {t!r}; "
                                     f"the configured datasets have {sorted(known)}")
+            chosen = (cond.get("select") or {}).get("task")
+            if chosen not in (None, "all", *cond.get("tasks", [])):
+                problems.append(f"studies.{st}.conditions.{c}.select.task: {chosen!r} is not "
+                                f"one of the condition's tasks {cond.get('tasks', [])} (or `all`)")
             for key, values in (s["conditions"][c].get("sweep") or {}).items():
                 try:
                     get_dotted(condition(config, st, c), key)

@@ -28,7 +28,7 @@ correction over the family. Systems are aligned by post id: posts missing from e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,8 +37,8 @@ from scipy import stats as sps
 
 from psymtl import metrics
 from psymtl import predictions as P
-from psymtl import tasks as T
 from psymtl.kinds import Kind
+from psymtl.tasks import Task
 
 EXPECT = ("a_better", "b_better", "equivalent", "a_not_better")
 
@@ -192,11 +192,11 @@ def mcnemar(y: np.ndarray, pa: list[np.ndarray], pb: list[np.ndarray]) -> float:
     return float(sps.binomtest(b01, b01 + b10, 0.5).pvalue)
 
 
-def aligned(frames: dict[str, list[pd.DataFrame]], task: str
+def aligned(frames: dict[str, list[pd.DataFrame]], t: Task
             ) -> tuple[np.ndarray, dict[str, list[np.ndarray]], int]:
-    """Test targets and every system's per-seed predictions for ``task`` on the posts that
+    """Test targets and every system's per-seed predictions for task ``t`` on the posts that
     every run scored (matched by id); also how many posts some run lacked."""
-    t = T.get(task)
+    task = t.name
     tested = [P.with_target(f, task, "test").set_index("id")
               for fs in frames.values() for f in fs]
     everywhere = set.intersection(*(set(f.index) for f in tested))
@@ -214,15 +214,15 @@ def aligned(frames: dict[str, list[pd.DataFrame]], task: str
 
 
 def compare(comp: dict[str, Any], preds: dict[str, dict[int, pd.DataFrame]],
-            settings: dict[str, Any], family_size: int = 1) -> dict[str, Any]:
-    """Every test of one comparison; ``preds[system][seed]`` are the per-seed prediction
-    frames. Every statistic, the seed-level ones included, is computed on the posts both
-    systems scored (aligned by id)."""
-    a, b, task, metric = comp["a"], comp["b"], comp["task"], comp["metric"]
+            settings: dict[str, Any], family_size: int = 1, *, task: Task) -> dict[str, Any]:
+    """Every test of one comparison on ``task`` (the comparison's ``task``);
+    ``preds[system][seed]`` are the per-seed prediction frames. Every statistic, the
+    seed-level ones included, is computed on the posts both systems scored (aligned by id)."""
+    a, b, metric = comp["a"], comp["b"], comp["metric"]
     expect = comp.get("expect", "a_better")
     margin = comp.get("margin", settings.get("equivalence_margin", 0.01))
     alpha, min_seeds = settings["alpha"], settings["min_seeds"]
-    kind = T.get(task).kind
+    kind = task.kind
     sign = -1.0 if metric in metrics.LOWER_IS_BETTER else 1.0
     y, p, dropped = aligned({s: list(preds[s].values()) for s in (a, b)}, task)
     seed_scores = {s: {seed: kind.metric(metric, y, q)
@@ -365,9 +365,10 @@ def _finding(row: pd.Series, alpha: float, tau: float) -> str:
 
 
 def table(comparisons: list[dict[str, Any]], runs: list[dict[str, Any]],
-          settings: dict[str, Any], thresholds: dict[str, float]) -> pd.DataFrame:
-    """Every declared comparison tested on its healthy runs, corrected within its family,
-    with its verdict.
+          settings: dict[str, Any], thresholds: dict[str, float],
+          tasks: Mapping[str, Task]) -> pd.DataFrame:
+    """Every declared comparison tested on its healthy runs (its task looked up in
+    ``tasks``), corrected within its family, with its verdict.
 
     ``runs``: one entry per training run, ``{study, condition, seed, metrics, predictions}``
     (the paths of its metrics.json and predictions.parquet; ``summary``, its
@@ -396,7 +397,8 @@ def table(comparisons: list[dict[str, Any]], runs: list[dict[str, Any]],
                              if r.get("summary")]
             steps[system] = [x for x in steps[system] if x]
         key = comp["study"] if family == "study" else "all"
-        row = compare(comp, preds, settings, int((sizes == key).sum()))
+        row = compare(comp, preds, settings, int((sizes == key).sum()),
+                      task=tasks[comp["task"]])
         row["collapsed"] = "; ".join(collapsed)
         row["training_length"] = training_length(comp, steps)
         rows.append(row)

@@ -1,8 +1,13 @@
-"""Prediction tasks: what each head predicts, from which dataset column, and of what kind."""
+"""Prediction tasks: what each head predicts, from which dataset column, and of what kind.
+
+There is no registry of tasks in this module: the configured datasets define them
+(``psymtl.datasets.tasks``), the workflow hands a job their specs through ``params``, and
+the job builds a :class:`TaskSet` from them and passes it to whatever looks tasks up by name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,27 +48,30 @@ def spec(task: Task) -> dict[str, Any]:
             "column": task.column, "classes": list(task.classes), "peers": list(task.peers)}
 
 
-_active: dict[str, Task] = {}
+class TaskSet(Mapping[str, Task]):
+    """The tasks of one configuration, by name: what a job knows about tasks. Looking up a
+    name it lacks raises a ``KeyError`` that lists the known names."""
 
+    def __init__(self, tasks: Mapping[str, Task]) -> None:
+        self._tasks = dict(tasks)
 
-def use(specs: Mapping[str, Mapping[str, Any]]) -> None:
-    """Make the config's tasks (``spec`` of each, by name) the ones :func:`get` knows; a job
-    calls this with the specs its rule passes. Without it, the built-in datasets' tasks."""
-    _active.clear()
-    _active.update({name: from_spec(s) for name, s in specs.items()})
+    @classmethod
+    def from_specs(cls, specs: Mapping[str, Mapping[str, Any]]) -> TaskSet:
+        """The tasks of ``specs`` (:func:`spec` of each, by name), as a rule's ``params``
+        hand them to a job."""
+        return cls({name: from_spec(s) for name, s in specs.items()})
 
+    def __getitem__(self, name: str) -> Task:
+        try:
+            return self._tasks[name]
+        except KeyError:
+            raise KeyError(f"unknown task {name!r}; known: {sorted(self._tasks)}") from None
 
-def known() -> dict[str, Task]:
-    if _active:
-        return _active
-    from psymtl import datasets
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tasks)
 
-    return {t.name: t for m in datasets.KINDS.values() if m.NAME != "csv" for t in m.tasks()}
+    def __len__(self) -> int:
+        return len(self._tasks)
 
-
-def get(name: str) -> Task:
-    tasks = known()
-    try:
-        return tasks[name]
-    except KeyError:
-        raise KeyError(f"unknown task {name!r}; known: {sorted(tasks)}") from None
+    def __repr__(self) -> str:
+        return f"TaskSet({sorted(self._tasks)})"
