@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 NAME = "fig_loneliness"
 ANNOTATED = False
-GROUP = None
+ABOUT = {"title": "FIG-Loneliness", "citation": "Jiang et al. 2022",
+         "source": "https://huggingface.co/datasets/FIG-Loneliness/FIG-Loneliness",
+         "license": "cc-by-nc-4.0", "terms": "CC BY-NC 4.0 (non-commercial use only)"}
 OPTIONS: tuple[str, ...] = ()
 
 # column -> category names, in vote-vector order; lonely first: the root of the hierarchy
@@ -34,6 +36,10 @@ FINE = ("temporal", "interaction", "context_pri", "interpersonal_pri")
 
 def tasks(dataset: str = NAME, options: dict[str, Any] | None = None) -> list[Task]:
     return [Task(c, KINDS["distribution"], dataset, c, names) for c, names in CATEGORIES.items()]
+
+
+def group(options: dict[str, Any] | None = None) -> str | None:
+    return None
 
 
 def stratify(options: dict[str, Any] | None = None) -> str:
