@@ -19,7 +19,8 @@ NAME = "fig_loneliness"
 ANNOTATED = False
 ABOUT = {"title": "FIG-Loneliness", "citation": "Jiang et al. 2022",
          "source": "https://huggingface.co/datasets/FIG-Loneliness/FIG-Loneliness",
-         "license": "cc-by-nc-4.0", "terms": "CC BY-NC 4.0 (non-commercial use only)"}
+         "hub_id": "FIG-Loneliness/FIG-Loneliness",
+         "license": "cc-by-nc-4.0", "terms": "CC BY-NC 4.0"}
 OPTIONS: tuple[str, ...] = ()
 
 # column -> category names, in vote-vector order; lonely first: the root of the hierarchy
