@@ -265,8 +265,8 @@ the mean over the seeds.
 {data_section(sets)}
 
 Examples per split (seed {runs[0]['settings']['seed']}): {', '.join(f'{k} {v}' for k, v in
-examples.items())}. Maximum length {max_length} tokens, {s['epochs']} epochs, learning rate {s['lr']}, batch size {s['batch_size']}, weighting
-`{s.get('weighting', {}).get('kind', 'fixed')}`.
+examples.items())}. Maximum length {max_length} tokens, {s['epochs']} epochs, learning rate
+{s['lr']}, batch size {s['batch_size']}, weighting `{s.get('weighting', {}).get('kind', 'fixed')}`.
 
 ## Test metrics (mean ± sd over {len(runs)} seeds)
 
