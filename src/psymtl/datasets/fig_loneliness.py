@@ -53,14 +53,15 @@ def read(raw: Path) -> tuple[pd.DataFrame, Report]:
     from datasets import load_from_disk
 
     from psymtl.errors import InputError
-    from psymtl.ingest import finalise
+    from psymtl.ingest import finalise, user_files
 
     frames, rep = [], {"source": str(raw)}
     for split in ("train", "dev", "test"):
         folder = raw / f"{split}_set"
         if not folder.is_dir():
-            raise InputError(raw, f"missing split folder {folder.name}/ (save_to_disk layout "
-                             "with train_set/, dev_set/, test_set/)")
+            raise InputError(raw, f"missing split folder {folder.name}/ (found "
+                             f"{user_files(raw)}; save_to_disk layout with train_set/, "
+                             "dev_set/, test_set/)")
         df = load_from_disk(str(folder)).to_pandas()
         missing = [c for c in ("unique_id", "text", *CATEGORIES) if c not in df.columns]
         if missing:
