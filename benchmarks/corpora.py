@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from psymtl import encoders, ingest, sources, tokens
+from psymtl import datasets, encoders, sources, tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PSYMTL_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -27,7 +27,7 @@ def demo(dataset: str) -> pd.DataFrame:
     columns = (ROOT / "resources" / "dreaddit_columns.txt").read_text().split()
     with tempfile.TemporaryDirectory() as tmp:
         sources.fetch(dataset, {"kind": "synthetic", **cfg["synthetic"]}, tmp, columns)
-        df, _ = ingest.ingest(dataset, tmp)
+        df, _ = datasets.ingest(dataset, tmp)
     return df
 
 
@@ -37,7 +37,7 @@ def real(dataset: str) -> pd.DataFrame | None:
     folder = SHARED / REAL_FOLDERS[dataset]
     if not folder.is_dir():
         return None
-    return ingest.ingest(dataset, folder)[0]
+    return datasets.ingest(dataset, folder)[0]
 
 
 def corpora() -> dict[str, pd.DataFrame]:

@@ -31,12 +31,11 @@ import torch
 from torch import nn
 
 from benchmarks.common import machine, row
-from psymtl import models, weighting
-from psymtl import tasks as T
+from psymtl import datasets, models, weighting
 from psymtl.trainer import Settings, Split, fit, precision
 
 BENCHMARK = "GPU training step: ours vs transformers.Trainer"
-TASK = T.get("stress")
+TASK = datasets.tasks({"dreaddit": {}})["stress"]
 
 # dense bf16 tensor-core peaks (FLOP/s, no sparsity) from the vendors' data sheets, matched
 # in this order against the device name (the more specific names first)

@@ -1,5 +1,14 @@
-# Saved models: a model card per saved condition, and `snakemake predict`: a user's posts
-# scored by the ensemble of a saved condition's seeds.
+# Saved models: a model card per saved condition (the seed ensemble's; each seed's model/
+# folder carries its own Hub README.md, written by its training job), and `snakemake
+# predict`: a user's posts scored by the ensemble of a saved condition's seeds.
+
+
+def card_datasets(study, condition):
+    """The data sets a condition trains on, as its model cards name them: kind and source."""
+    return {
+        d: {"kind": dataset_kind(d).NAME, "source": config["datasets"][d]["source"]}
+        for d in condition_datasets(study, condition)
+    }
 
 
 rule model_card:
@@ -12,9 +21,8 @@ rule model_card:
     output:
         f"{RESULTS}/{{study}}/{{condition}}/MODEL_CARD.md",
     params:
-        datasets=lambda w: {
-            d: config["datasets"][d].get("source") for d in condition_datasets(w.study, w.condition)
-        },
+        datasets=lambda w: card_datasets(w.study, w.condition),
+        health=config["health"],
     conda:
         "../envs/psymtl.yaml"
     log:

@@ -1,11 +1,14 @@
-# One split assignment per dataset, written once and read by every training job.
+# One split assignment per dataset, written once and read by every training job, and its
+# report: rows per split and, for grouped data (Dreaddit's posts, a csv's columns.group),
+# groups per split.
 
 
 rule split:
     input:
         f"{RESULTS}/data/{{dataset}}.parquet",
     output:
-        f"{RESULTS}/splits/{{dataset}}.parquet",
+        split=f"{RESULTS}/splits/{{dataset}}.parquet",
+        report=f"{RESULTS}/splits/{{dataset}}.report.json",
     params:
         seed=config["splits"]["seed"],
         dev_fraction=config["splits"]["dev_fraction"],
@@ -14,7 +17,7 @@ rule split:
         stratify=lambda w: dataset_kind(w.dataset).stratify(
             datasets.options(w.dataset, config["datasets"][w.dataset])
         ),
-        group=lambda w: dataset_kind(w.dataset).GROUP,
+        group=lambda w: datasets.group(w.dataset, config["datasets"][w.dataset]),
     conda:
         "../envs/psymtl.yaml"
     benchmark:

@@ -53,10 +53,14 @@ rule train:
         "../scripts/train.py"
 
 
-# Conditions in `models.save` keep their trained model (psymtl.saved) beside their results.
+# Conditions in `models.save` keep their trained model (psymtl.saved) beside their results,
+# with its Hub model card (psymtl.model_card).
 if SAVED:
 
     use rule train as train_saved with:
+        params:
+            card=lambda w: card_datasets(w.study, w.condition),  # model/README.md (rules/predict.smk)
+            health=config["health"],  # the card's collapse judgement (a threshold edit rewrites it)
         output:
             predictions=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/predictions.parquet",
             metrics=f"{RESULTS}/{{study}}/{{condition}}/seed{{seed}}/metrics.json",

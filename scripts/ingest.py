@@ -1,12 +1,12 @@
 """Validate one raw dataset and write its canonical parquet plus a report of dropped rows."""
 
-from psymtl import ingest, logs
+from psymtl import datasets, logs
 from psymtl.io import write_json, write_parquet
 
 with logs.to_file(snakemake.log[0]) as log:
     p = snakemake.params
-    df, report = ingest.ingest(snakemake.wildcards.dataset, snakemake.input[0], kind=p.kind,
-                               origin=p.origin, **p.options)
+    df, report = datasets.ingest(snakemake.wildcards.dataset, snakemake.input[0], p.kind,
+                                 origin=p.origin, **p.options)
     log.info("ingest report: %s", report)
     write_parquet(df, snakemake.output.data)
     write_json(report, snakemake.output.report)

@@ -1,6 +1,6 @@
 """Score a user's posts with the ensemble of a saved condition's seeds."""
 
-from psymtl import logs, saved
+from psymtl import logs, machine, saved
 from psymtl.io import write_json
 from psymtl.trainer import pick_device
 
@@ -9,6 +9,7 @@ with logs.to_file(snakemake.log[0]) as log:
 
     p = snakemake.params
     torch.set_num_threads(snakemake.threads)
+    machine.keep_freed_memory()  # this job's process only (psymtl.machine)
     posts = saved.read_posts(snakemake.input.posts)
     table, provenance = saved.score(snakemake.input.models, posts, p.batch_tokens,
                                     pick_device(p.device))

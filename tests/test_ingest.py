@@ -170,3 +170,28 @@ def test_real_datasets_ingest(shared_data):
     sizes = (rep["rows_read_train"], rep["rows_read_dev"], rep["rows_read_test"])
     assert sizes == (3943, 1126, 564)
     json.dumps(rep)
+
+
+def test_a_post_longer_than_the_csv_modules_field_limit_is_read(tmp_path):
+    import sys
+
+    from psymtl.ingest import read_csv
+
+    long = "word " * 40_000  # 200,000 characters, over the csv module's 131,072
+    pd.DataFrame({"id": ["1", "2"], "text": [long, "short"]}).to_csv(tmp_path / "p.csv",
+                                                                     index=False)
+    before = csv.field_size_limit()
+    df = read_csv(tmp_path / "p.csv", ["id", "text"])
+    assert df["text"].str.len().tolist() == [len(long), 5] and df["_line"].tolist() == [2, 3]
+    assert csv.field_size_limit() == before  # the process's limit is left as it was
+    assert sys.maxsize >= before
+
+
+def test_a_missing_file_lists_only_the_users_files(tmp_path):
+    from psymtl.ingest import read_csv
+
+    (tmp_path / "dreaddit-train.csv").write_text("id,text\n1,a\n")
+    (tmp_path / ".snakemake_timestamp").write_text("")
+    with pytest.raises(InputError) as exc:
+        read_csv(tmp_path / "dreaddit-test.csv", ["id", "text"])
+    assert "['dreaddit-train.csv']" in str(exc.value) and "snakemake" not in str(exc.value)

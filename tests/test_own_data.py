@@ -65,3 +65,30 @@ def test_a_study_on_your_own_csv_runs_end_to_end(tmp_path):
     for fig in ("D_metrics.png", "D_multi_loss_weights.png"):
         assert (res / "figures" / fig).stat().st_size > 5000
     assert not (res / "A").exists() and not (res / "annotations").exists()
+
+
+@pytest.mark.slow
+def test_a_grouped_csv_is_split_by_author_in_the_workflow(tmp_path):
+    """`columns: {group: author}` reaches the split stage through the config: no author on
+    two sides, groups counted per split in the reports."""
+    wf = copy_workflow(tmp_path / "wf")
+    rng = np.random.default_rng(1)
+    rows = [{"author": f"u{a}", "body": f"user {a} writes {'pos' if a % 2 else 'neg'} #{k}",
+             "label": "pos" if a % 2 else "neg"}
+            for a in range(30) for k in range(int(rng.integers(2, 7)))]
+    pd.DataFrame(rows).to_csv(tmp_path / "mine.csv", index=False)
+    own = {"datasets": {"mine": {
+        "kind": "csv", "source": "path", "path": str(tmp_path / "mine.csv"),
+        "columns": {"text": "body", "group": "author"},
+        "tasks": {"sentiment": {"kind": "classification", "column": "label",
+                                "classes": ["neg", "pos"]}}}}}
+    (wf / "own.yaml").write_text(yaml.safe_dump(own))
+    snakemake(wf, "results/splits/mine.parquet", "--cores", "2", "--configfile",
+              "tests/configs/tiny.yaml", "own.yaml")
+    res = wf / "results"
+    data = pd.read_parquet(res / "data" / "mine.parquet")
+    split = data.merge(pd.read_parquet(res / "splits" / "mine.parquet"), on="id")
+    assert (split.groupby("group")["split"].nunique() == 1).all()
+    report = json.loads((res / "splits" / "mine.report.json").read_text())
+    assert report["groups_in_several_splits"] == 0 and sum(report["groups"].values()) == 30
+    assert json.loads((res / "data" / "mine.report.json").read_text())["groups"] == 30

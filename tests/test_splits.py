@@ -75,3 +75,54 @@ def test_groups_never_straddle_train_and_dev():
     assert 0.12 < (out["split"] == "dev").sum() / 500 < 0.28
     share = pd.crosstab(out["split"], df["y"], normalize="index").loc[["train", "dev"]]
     assert (share.max() - share.min()).max() < 0.08  # still stratified
+
+
+def leak_prone_csv(path, authors: int = 40, seed: int = 0) -> None:
+    """Posts of few, prolific authors whose words give them away: a row-level split puts
+    most authors on both sides."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for a in range(authors):
+        label = "pos" if a % 2 else "neg"
+        for k in range(int(rng.integers(2, 9))):
+            rows.append({"author": f"user{a:02d}", "body": f"signature{a} says {label} {k}",
+                         "label": label})
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def test_grouped_csv_keeps_every_author_in_one_split(tmp_path):
+    from psymtl import datasets
+
+    leak_prone_csv(tmp_path / "posts.csv")
+    spec = {"kind": "csv", "columns": {"text": "body", "group": "author"},
+            "tasks": {"sentiment": {"kind": "classification", "column": "label",
+                                    "classes": ["neg", "pos"]}}}
+    df, rep = datasets.ingest("mine", tmp_path / "posts.csv", "csv",
+                              **datasets.options("mine", spec))
+    assert rep["groups"] == 40 and datasets.group("mine", spec) == "group"
+    stratify = datasets.kind("mine", spec).stratify(datasets.options("mine", spec))
+    out = splits.assign(df, stratify, 3, 0.2, (0.6, 0.2, 0.2), group="group")
+    per_author = pd.Series(out["split"].to_numpy(), index=df["group"]).groupby(level=0).nunique()
+    assert (per_author == 1).all()
+    rep = splits.report(df, out, "group")
+    assert rep["groups_in_several_splits"] == 0
+    assert sum(rep["groups"].values()) == 40 and min(rep["groups"].values()) >= 4
+    assert sum(rep["rows"].values()) == len(df)
+    for s in splits.SPLITS:  # stratified: both classes in every split
+        assert set(df.loc[(out["split"] == s).to_numpy(), "sentiment"]) == {"neg", "pos"}
+    # the same file split by rows leaks nearly every author across splits
+    rows = splits.assign(df, stratify, 3, 0.2, (0.6, 0.2, 0.2))
+    assert splits.report(df, rows, "group")["groups_in_several_splits"] > 20
+
+
+def test_grouped_csv_with_its_own_split_column_must_not_straddle(tmp_path):
+    from psymtl import datasets
+
+    pd.DataFrame({"author": ["a", "a", "b", "b"], "body": ["w", "x", "y", "z"],
+                  "part": ["train", "test", "train", "train"],
+                  "label": ["neg", "pos", "neg", "pos"]}).to_csv(tmp_path / "p.csv", index=False)
+    spec = {"columns": {"text": "body", "group": "author", "split": "part"},
+            "tasks": {"sentiment": {"kind": "classification", "column": "label",
+                                    "classes": ["neg", "pos"]}}}
+    with pytest.raises(InputError, match=r"group 'a' has rows in \['test', 'train'\]"):
+        datasets.ingest("mine", tmp_path / "p.csv", "csv", **spec)

@@ -1,6 +1,5 @@
-"""Ingestion: validate each raw dataset and normalise it to one canonical parquet (each
-dataset's own reader lives in its module under ``psymtl.datasets``; the checks they share are
-here).
+"""Ingestion helpers: the checks every dataset reader shares (each dataset's own reader lives
+in its module under ``psymtl.datasets``, which imports these; this module knows no dataset).
 
 Canonical columns: ``id`` (str), ``text`` (str), ``source_split`` (official split or None),
 then the dataset's label columns. Rows with empty texts and exact duplicates are dropped and
@@ -13,6 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,8 @@ def read_csv(path: Path, required: list[str]) -> pd.DataFrame:
     header is line 1; a quoted post may span several lines). Fails with one clear message on
     a missing, empty, non-UTF-8, non-CSV or header-only file and on missing columns."""
     if not path.is_file():
-        found = sorted(p.name for p in path.parent.iterdir()) if path.parent.is_dir() else []
-        raise InputError(path.parent, f"missing {path.name} (found {found}); the folder must "
-                         f"hold {path.name}")
+        raise InputError(path.parent, f"missing {path.name} (found {user_files(path.parent)}); "
+                         f"the folder must hold {path.name}")
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError(path, "the file is empty (0 bytes or only whitespace); expected a "
@@ -45,7 +45,8 @@ def read_csv(path: Path, required: list[str]) -> pd.DataFrame:
     if text.lstrip("\ufeff \t\r\n")[:1] in ("{", "["):
         raise InputError(path, "this is JSON, not CSV; export it as a comma-separated file "
                          f"with the columns {required}", line=1)
-    header = next(csv.reader([text.lstrip("\ufeff").split("\n", 1)[0]]), [])
+    with _any_field_size():
+        header = next(csv.reader([text.lstrip("\ufeff").split("\n", 1)[0]]), [])
     missing = [c for c in required if c not in header]
     if missing:
         other = next((d for d in (";", "\t", "|") if d in ",".join(header)), None)
@@ -61,9 +62,29 @@ def read_csv(path: Path, required: list[str]) -> pd.DataFrame:
                          line=int(at.group(1)) if at else None) from None
     if df.empty:
         raise InputError(path, "has a header but no data rows", line=1)
-    starts = _record_lines(text)
+    with _any_field_size():
+        starts = _record_lines(text)
     df["_line"] = starts[1:len(df) + 1] if len(starts) == len(df) + 1 else np.arange(2, len(df) + 2)
     return df
+
+
+def user_files(folder: Path) -> list[str]:
+    """The names of the files in ``folder`` a user put there (hidden ones, such as the
+    workflow's ``.snakemake_timestamp``, left out)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+@contextmanager
+def _any_field_size() -> Iterator[None]:
+    """Let the ``csv`` module read fields of any length (a post may be longer than its
+    default limit of 131,072 characters), and restore the limit after."""
+    old = csv.field_size_limit(2**31 - 1)  # the largest every platform takes
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
 
 
 def _record_lines(text: str) -> list[int]:
@@ -133,8 +154,9 @@ def finalise(df: pd.DataFrame, report: Report, key: list[str] | None = None) -> 
     return df.drop(columns=["_file", "_line", "_record"], errors="ignore").reset_index(drop=True)
 
 
-def _origin(path: Path, df: pd.DataFrame) -> dict[str, Any]:
-    """Where each row came from, for the error messages."""
+def row_origin(path: Path, df: pd.DataFrame) -> dict[str, Any]:
+    """The columns ``_file`` and ``_line`` that :func:`finalise` reads: where each row of a
+    frame read by :func:`read_csv` came from, for the error messages."""
     return {"_file": str(path), "_line": df["_line"].to_numpy()}
 
 
@@ -150,24 +172,10 @@ def _where(row: pd.Series) -> str:
     return ", ".join(f"{k} {v!r}" if k == "record" else f"{k} {v}" for k, v in _at(row).items())
 
 
-def _single_csv(raw: Path) -> Path:
+def single_csv(raw: Path) -> Path:
+    """The one CSV file of ``raw`` (a file, or a folder holding exactly one)."""
     files = sorted(raw.glob("*.csv")) if raw.is_dir() else [raw]
     if len(files) != 1:
         raise InputError(raw, f"expected exactly one CSV file, found {[f.name for f in files]}")
     return files[0]
 
-
-def ingest(dataset: str, raw: str | Path, kind: str | None = None,
-           origin: str | Path | None = None, **options: Any) -> tuple[pd.DataFrame, Report]:
-    """Read config dataset ``dataset`` (of ``kind``, default its name) from its raw folder;
-    ``options`` go to its reader. Errors name ``origin`` (the file or folder the user
-    configured) instead of the workflow's copy."""
-    from psymtl import datasets
-
-    reader = datasets.kind(dataset, {"kind": kind or dataset}).read
-    try:
-        return reader(Path(raw), **options)
-    except InputError as exc:
-        if origin is None:
-            raise
-        raise exc.relocated(raw, origin) from None

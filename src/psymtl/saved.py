@@ -6,7 +6,8 @@ extra layers, fusion) and ``psymtl.json`` (architecture, tasks with their labels
 scales, token layout, the run's complete settings and whether it ran under bf16 autocast).
 :func:`score` tokenises posts as the training data was tokenised, runs each seed's model on
 length-sorted batches in the run's precision and averages their outputs (the ensemble of the
-seeds).
+seeds). :class:`Ensemble` (``psymtl.load``) keeps the runs loaded to score many texts. No call
+here changes the process (threads, allocator): the job entry points do that.
 """
 
 from __future__ import annotations
@@ -107,68 +108,122 @@ def read_posts(path: str | Path) -> pd.DataFrame:
     return df[["id", "text"]].reset_index(drop=True)
 
 
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """``texts`` as a list of non-empty strings; the first that is not one is named by its
+    position (a file of posts gets the same check with its lines: :func:`read_posts`)."""
+    if isinstance(texts, str):
+        raise TypeError("score takes a sequence of texts, not one string: score([text])")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str) or not t.strip():
+            raise ValueError(f"text {i} is {'empty' if isinstance(t, str) else type(t).__name__}"
+                             ": give every post a non-empty text")
+    return out
+
+
+class Ensemble:
+    """Saved runs loaded once (one run, or the seeds of a condition) that score texts with
+    the mean of their outputs. Build it with :func:`psymtl.load`."""
+
+    def __init__(self, folders: str | Path | Sequence[str | Path], device=None) -> None:
+        """Load every run of ``folders``; ``device``: a torch device, or ``cpu`` (default),
+        ``cuda`` or ``auto`` (CUDA when there is one)."""
+        import torch
+        from transformers import AutoTokenizer
+
+        from psymtl.trainer import Settings, pick_device, use_bf16
+
+        folders = [folders] if isinstance(folders, str | Path) else list(folders)
+        if not folders:
+            raise ValueError("name at least one saved model folder")
+        self.folders = [Path(f) for f in folders]
+        self.device = (torch.device("cpu") if device is None else pick_device(device)
+                       if isinstance(device, str) else device)
+        self.runs = []
+        for folder in self.folders:
+            if not (folder / "psymtl.json").is_file():
+                raise InputError(folder, "not a saved model folder (no psymtl.json): name a "
+                                 "run's model/ folder, e.g. results/B/double_encoders/seed1/model")
+            model, info = load(folder, self.device)
+            if info["settings"].get("augment"):
+                raise ValueError(f"{folder}: this model reads annotation tokens "
+                                 f"({info['settings']['augment']}) that new posts do not "
+                                 "have; score with a condition without `augment`")
+            info["scored_bf16"] = bool(info.get("bf16_autocast")) and use_bf16(
+                self.device, Settings(cuda_precision="auto", cpu_bf16=True))  # as the run predicted
+            if info.get("bf16_autocast") and not info["scored_bf16"]:
+                log.warning("%s ran under bf16 autocast, which this %s does not run "
+                            "natively: scored in fp32 (outputs differ from the run's own by "
+                            "bf16 rounding)", folder, self.device)
+            self.runs.append((model, info, AutoTokenizer.from_pretrained(folder / "encoder")))
+
+    @property
+    def tasks(self) -> dict[str, T.Task]:
+        """Every task the runs predict, by name."""
+        return {t.name: t for _, info, _ in self.runs
+                for t in (T.from_spec(s) for s in info["tasks"].values())}
+
+    def score(self, texts: Sequence[str], ids: Sequence[Any] | None = None,
+              batch_tokens: int = 4096, progress: bool = False) -> pd.DataFrame:
+        """One row per text: per classification task its class probabilities
+        (``task:class``) and the most probable class (``task``), per distribution task the
+        predicted distribution, per regression task the value (and ``task:sd_over_runs``),
+        each the mean over the runs; an ``id`` column first when ``ids`` are given. Posts are
+        cut at the runs' maximum length, as in training."""
+        import torch
+
+        from psymtl import tokens
+        from psymtl.trainer import Split, predict
+
+        texts = check_texts(texts)
+        if ids is not None and len(ids) != len(texts):
+            raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
+        sums: dict[str, list[np.ndarray]] = {}
+        keys = pd.DataFrame({"id": list(ids) if ids is not None else range(len(texts))})
+        for model, info, tokenizer in self.runs:
+            lay = info["layout"]
+            token_ids, _ = tokens.tokenize_texts(texts, tokenizer, lay["max_length"])
+            data = Split(keys=keys, ids=token_ids, layout=lay, targets={}, present={})
+            task_list = [T.from_spec(s) for s in info["tasks"].values()]
+            with torch.inference_mode():
+                pred = predict(model, task_list, data, batch_tokens // lay["max_length"] or 1,
+                               self.device, info["scored_bf16"],
+                               label=f"score (seed {info['seed']})" if progress else None)
+            for name, (mu, sd) in info["scales"].items():
+                pred[name] = pred[name] * sd + mu
+            for t in task_list:
+                sums.setdefault(t.name, []).append(pred[t.name])
+        out = keys.copy() if ids is not None else pd.DataFrame(index=range(len(texts)))
+        tasks = self.tasks
+        for name, preds in sums.items():
+            t, stack = tasks[name], np.stack(preds)
+            mean = stack.mean(axis=0)
+            if mean.ndim == 1:  # regression: one value per post
+                out[name] = mean
+                out[f"{name}:sd_over_runs"] = stack.std(axis=0) if len(preds) > 1 else np.nan
+                continue
+            labels = t.classes or tuple(str(i) for i in range(mean.shape[1]))
+            for j, label in enumerate(labels):
+                out[f"{name}:{label}"] = mean[:, j]
+            if t.kind.decisions:
+                out[name] = np.asarray(labels, dtype=object)[mean.argmax(axis=1)]
+        return out
+
+    def provenance(self, posts: int) -> dict[str, Any]:
+        """Which runs scored how many posts, with what settings and precision."""
+        infos = [info for _, info, _ in self.runs]
+        first = infos[0]["settings"]
+        return {"runs": [str(f) for f in self.folders], "seeds": [i["seed"] for i in infos],
+                "ensemble": "mean of the runs' probabilities / values",
+                "settings": {k: v for k, v in first.items() if k != "seed"},
+                "bf16_autocast": [i["scored_bf16"] for i in infos], "posts": posts}
+
+
 def score(folders: Sequence[str | Path], posts: pd.DataFrame, batch_tokens: int = 4096,
           device=None, progress: bool = True) -> tuple[pd.DataFrame, dict]:
-    """Score ``posts`` (``id``, ``text``) with each saved run in ``folders`` and average
-    them: per classification task its class probabilities and the most probable class, per
-    distribution task the predicted distribution, per regression task the value (and its sd
-    across the runs). Also return the provenance (runs, seeds, settings)."""
-    import torch
-    from transformers import AutoTokenizer
-
-    from psymtl import machine, tokens
-    from psymtl.trainer import Settings, Split, predict, use_bf16
-
-    machine.keep_freed_memory()
-    device = device or torch.device("cpu")
-    sums: dict[str, list[np.ndarray]] = {}
-    infos, tasks = [], {}
-    for folder in folders:
-        model, info = load(folder, device)
-        if info["settings"].get("augment"):
-            raise ValueError(f"{folder}: this model reads annotation tokens "
-                             f"({info['settings']['augment']}) that new posts do not have; "
-                             "score with a condition without `augment`")
-        lay = info["layout"]
-        ids, _ = tokens.tokenize_texts(posts["text"].tolist(),
-                                       AutoTokenizer.from_pretrained(Path(folder) / "encoder"),
-                                       lay["max_length"])
-        data = Split(keys=posts[["id"]], ids=ids, layout=lay, targets={}, present={})
-        task_list = [T.from_spec(s) for s in info["tasks"].values()]
-        tasks |= {t.name: t for t in task_list}
-        info["scored_bf16"] = bool(info.get("bf16_autocast")) and use_bf16(
-            device, Settings(cuda_precision="auto", cpu_bf16=True)
-        )  # as the run predicted its test posts
-        if info.get("bf16_autocast") and not info["scored_bf16"]:
-            log.warning("%s ran under bf16 autocast, which this %s does not run natively: "
-                        "scored in fp32 (outputs differ from the run's own by bf16 rounding)",
-                        folder, device)
-        with torch.inference_mode():
-            pred = predict(model, task_list, data, batch_tokens // lay["max_length"] or 1,
-                           device, info["scored_bf16"],
-                           label=f"score (seed {info['seed']})" if progress else None)
-        for name, (mu, sd) in info["scales"].items():
-            pred[name] = pred[name] * sd + mu
-        for t in task_list:
-            sums.setdefault(t.name, []).append(pred[t.name])
-        infos.append(info)
-        del model
-    out = posts[["id"]].copy()
-    for name, preds in sums.items():
-        t, stack = tasks[name], np.stack(preds)
-        mean = stack.mean(axis=0)
-        if mean.ndim == 1:  # regression: one value per post
-            out[name] = mean
-            out[f"{name}:sd_over_runs"] = stack.std(axis=0) if len(preds) > 1 else np.nan
-            continue
-        labels = t.classes or tuple(str(i) for i in range(mean.shape[1]))
-        for j, label in enumerate(labels):
-            out[f"{name}:{label}"] = mean[:, j]
-        if t.kind.decisions:
-            out[name] = np.asarray(labels, dtype=object)[mean.argmax(axis=1)]
-    first = infos[0]["settings"]
-    provenance = {"runs": [str(f) for f in folders], "seeds": [i["seed"] for i in infos],
-                  "ensemble": "mean of the runs' probabilities / values",
-                  "settings": {k: v for k, v in first.items() if k != "seed"},
-                  "bf16_autocast": [i["scored_bf16"] for i in infos], "posts": len(posts)}
-    return out, provenance
+    """Score ``posts`` (``id``, ``text``, as :func:`read_posts` gives them) with the ensemble
+    of the saved runs in ``folders``; also return the provenance (runs, seeds, settings)."""
+    ensemble = Ensemble(folders, device)
+    table = ensemble.score(posts["text"].tolist(), posts["id"].tolist(), batch_tokens,
+                           progress)
+    return table, ensemble.provenance(len(posts))

@@ -1,7 +1,8 @@
 """Split assignment: official splits kept, a seeded stratified dev carved where one is missing,
 otherwise seeded stratified train/dev/test. Where rows come in groups (Dreaddit: several
-segments of one post), whole groups go to one side. Written once per dataset, reused by
-every job."""
+segments of one post; a user's csv with ``columns.group``, e.g. the author), whole groups go
+to one side, stratified by the classes where a classification task exists. Written once per
+dataset, reused by every job."""
 
 from __future__ import annotations
 
@@ -50,6 +51,19 @@ def assign(df: pd.DataFrame, stratify: str | None, seed: int, dev_fraction: floa
         split[test] = "test"
     out = pd.DataFrame({"id": df["id"], "split": split.astype(str)})
     check_classes(out, y, name, stratify)
+    return out
+
+
+def report(df: pd.DataFrame, split: pd.DataFrame, group: str | None = None) -> dict:
+    """Rows per split and, with ``group``, groups per split and how many groups have rows in
+    more than one split (0 unless the data's own official splits put them there)."""
+    s = split.set_index("id")["split"].reindex(df["id"]).to_numpy()
+    out: dict = {"rows": {k: int((s == k).sum()) for k in SPLITS}}
+    if group:
+        g = pd.DataFrame({"group": df[group].astype(str).to_numpy(), "split": s})
+        out["group"] = group
+        out["groups"] = {k: int(g.loc[g["split"] == k, "group"].nunique()) for k in SPLITS}
+        out["groups_in_several_splits"] = int((g.groupby("group")["split"].nunique() > 1).sum())
     return out
 
 

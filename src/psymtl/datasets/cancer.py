@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 
 NAME = "cancer"
 ANNOTATED = True  # targets beyond the human emotion label come from the annotation stage
-GROUP = None
+ABOUT = {"title": "Mental Health Insights: Vulnerable Cancer Survivors and Caregivers",
+         "citation": "Mendeley Data, doi:10.17632/69dcnv2gzd.1",
+         "source": "https://data.mendeley.com/datasets/69dcnv2gzd/1",
+         "license": "cc-by-4.0", "terms": "CC BY 4.0"}
 OPTIONS: tuple[str, ...] = ()
 
 EMOTIONS = ("very negative", "negative", "neutral", "positive")
@@ -42,6 +45,10 @@ def tasks(dataset: str = NAME, options: dict[str, Any] | None = None) -> list[Ta
             Task("cancer_type", clas, dataset, "cancer_type", CANCERS)]
 
 
+def group(options: dict[str, Any] | None = None) -> str | None:
+    return None
+
+
 def stratify(options: dict[str, Any] | None = None) -> str:
     return "emotion"
 
@@ -51,9 +58,9 @@ def read(raw: Path) -> tuple[pd.DataFrame, Report]:
     import pandas as pd
 
     from psymtl.errors import InputError
-    from psymtl.ingest import _origin, _single_csv, check_values, finalise, read_csv
+    from psymtl.ingest import check_values, finalise, read_csv, row_origin, single_csv
 
-    path = _single_csv(raw)
+    path = single_csv(raw)
     df = read_csv(path, ["posts", "predicted", "intensity"])
     rep: Report = {"source": str(path), "rows_read": len(df)}
     check_values(df, path, "predicted", EMOTIONS)
@@ -67,7 +74,7 @@ def read(raw: Path) -> tuple[pd.DataFrame, Report]:
     out = pd.DataFrame({
         "id": [f"cancer-{i:05d}" for i in range(len(df))], "text": df["posts"],
         "source_split": None, "emotion": df["predicted"],
-        "intensity": df["intensity"].astype(int), **_origin(path, df),
+        "intensity": df["intensity"].astype(int), **row_origin(path, df),
     })
     return finalise(out, rep, key=["text", "emotion"]), rep
 

@@ -17,12 +17,20 @@ if TYPE_CHECKING:
 
 NAME = "dreaddit"
 ANNOTATED = False
-GROUP = "post_id"
+ABOUT = {"title": "Dreaddit", "citation": "Turcan & McKeown 2019",
+         "source": "http://www.cs.columbia.edu/~eturcan/data/dreaddit.zip",
+         "license": None, "terms": "distributed by the authors for research use; see the "
+         "dataset's terms"}
 OPTIONS: tuple[str, ...] = ()
 
 
 def tasks(dataset: str = NAME, options: dict[str, Any] | None = None) -> list[Task]:
     return [Task("stress", KINDS["classification"], dataset, "stress", ("no", "yes"))]
+
+
+def group(options: dict[str, Any] | None = None) -> str | None:
+    """Rows that must stay in one split: the segments of one post."""
+    return "post_id"
 
 
 def stratify(options: dict[str, Any] | None = None) -> str:
@@ -32,7 +40,7 @@ def stratify(options: dict[str, Any] | None = None) -> str:
 def read(raw: Path) -> tuple[pd.DataFrame, Report]:
     import pandas as pd
 
-    from psymtl.ingest import _origin, check_values, finalise, numeric, read_csv
+    from psymtl.ingest import check_values, finalise, numeric, read_csv, row_origin
 
     frames, rep = [], {"source": str(raw)}
     for split in ("train", "test"):
@@ -44,7 +52,7 @@ def read(raw: Path) -> tuple[pd.DataFrame, Report]:
             "id": "dreaddit-" + df["id"], "text": df["text"], "source_split": split,
             "stress": df["label"].astype(int), "subreddit": df["subreddit"],
             "post_id": df["post_id"], "confidence": numeric(df, path, "confidence"),
-            **_origin(path, df),
+            **row_origin(path, df),
         }))
     return finalise(pd.concat(frames), rep, key=["text", "stress", "source_split"]), rep
 

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 
 NAME = "fig_loneliness"
 ANNOTATED = False
-GROUP = None
+ABOUT = {"title": "FIG-Loneliness", "citation": "Jiang et al. 2022",
+         "source": "https://huggingface.co/datasets/FIG-Loneliness/FIG-Loneliness",
+         "hub_id": "FIG-Loneliness/FIG-Loneliness",
+         "license": "cc-by-nc-4.0", "terms": "CC BY-NC 4.0"}
 OPTIONS: tuple[str, ...] = ()
 
 # column -> category names, in vote-vector order; lonely first: the root of the hierarchy
@@ -36,6 +39,10 @@ def tasks(dataset: str = NAME, options: dict[str, Any] | None = None) -> list[Ta
     return [Task(c, KINDS["distribution"], dataset, c, names) for c, names in CATEGORIES.items()]
 
 
+def group(options: dict[str, Any] | None = None) -> str | None:
+    return None
+
+
 def stratify(options: dict[str, Any] | None = None) -> str:
     return "lonely"
 
@@ -46,14 +53,15 @@ def read(raw: Path) -> tuple[pd.DataFrame, Report]:
     from datasets import load_from_disk
 
     from psymtl.errors import InputError
-    from psymtl.ingest import finalise
+    from psymtl.ingest import finalise, user_files
 
     frames, rep = [], {"source": str(raw)}
     for split in ("train", "dev", "test"):
         folder = raw / f"{split}_set"
         if not folder.is_dir():
-            raise InputError(raw, f"missing split folder {folder.name}/ (save_to_disk layout "
-                             "with train_set/, dev_set/, test_set/)")
+            raise InputError(raw, f"missing split folder {folder.name}/ (found "
+                             f"{user_files(raw)}; save_to_disk layout with train_set/, "
+                             "dev_set/, test_set/)")
         df = load_from_disk(str(folder)).to_pandas()
         missing = [c for c in ("unique_id", "text", *CATEGORIES) if c not in df.columns]
         if missing:

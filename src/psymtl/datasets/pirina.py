@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 NAME = "pirina"
 ANNOTATED = False
-GROUP = None
+ABOUT = {"title": "Identifying depression on Reddit", "citation": "Pirina & Çöltekin 2018",
+         "source": "https://github.com/coltekin/identifying-depression",
+         "license": None, "terms": "as distributed by the authors; see the dataset's terms"}
 OPTIONS = ("setup",)
 
 TRAIN_LABELS = ("dsf", "ndf", "ff", "do", "ds", "bc", "nd")
@@ -37,6 +39,10 @@ def tasks(dataset: str = NAME, options: dict[str, Any] | None = None) -> list[Ta
     return [Task("depression", KINDS["classification"], dataset, "depression", ("no", "yes"))]
 
 
+def group(options: dict[str, Any] | None = None) -> str | None:
+    return None
+
+
 def stratify(options: dict[str, Any] | None = None) -> str:
     return "depression"
 
@@ -49,7 +55,7 @@ def read(raw: Path, setup: str = "forums_heldout") -> tuple[pd.DataFrame, Report
     import pandas as pd
 
     from psymtl.errors import InputError
-    from psymtl.ingest import _origin, check_values, finalise, read_csv
+    from psymtl.ingest import check_values, finalise, read_csv, row_origin
 
     if setup not in SETUPS:
         raise ValueError(f"unknown pirina setup {setup!r}; known: {sorted(SETUPS)}")
@@ -66,7 +72,7 @@ def read(raw: Path, setup: str = "forums_heldout") -> tuple[pd.DataFrame, Report
         frames.append(pd.DataFrame({
             "id": [f"pirina-{split}-{i:05d}" for i in range(len(df))], "text": df["text"],
             "source_split": split if keep else None, "forum_label": df["label"],
-            "depression": df["label"].isin(pos).astype(int), **_origin(path, df),
+            "depression": df["label"].isin(pos).astype(int), **row_origin(path, df),
         })[used])
         if split == "train" and not used.any():
             raise InputError(path, f"no post with a label of setup {setup!r} "
