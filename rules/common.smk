@@ -203,7 +203,7 @@ def posts_to_score(wildcards):
     if not config["predict"]["posts"]:
         raise ValueError(
             "predict.posts: name the CSV or parquet file of posts (id, text) to score, e.g. "
-            "--configfile mine.yaml with `predict: {posts: my_posts.csv}` (README: scoring your own posts)"
+            "--configfile mine.yaml with `predict: {posts: my_posts.csv}` (README: scoring posts)"
         )
     chosen = config["predict"]["models"] or [f"{st}/{c}" for st, c in SAVED]
     return [f"{RESULTS}/predict/{m}.csv" for m in chosen]

@@ -1,6 +1,6 @@
 """Study B's main task: Pirina & Çöltekin 2018, "Identifying depression on Reddit": ``train.csv``
 (400 posts each of dsf, ndf, ff, do, ds, bc, nd) and ``test.csv`` (do, nd). Which posts are
-trained and tested on is the config's ``setup`` (README: Study B data setups)."""
+trained and tested on is the config's ``setup`` (docs/studies.md: Study B, data setups)."""
 
 from __future__ import annotations
 
