@@ -28,7 +28,7 @@ from benchmarks import corpora
 from benchmarks.common import median, row
 from psymtl import batching, encoders, machine, models, weighting
 from psymtl import tasks as T
-from psymtl.optim import AdamW
+from psymtl.optim import adamw
 from psymtl.trainer import Settings, Split, fit, pick_device, predict, seed_everything
 
 TASK = T.get("stress")
@@ -193,7 +193,7 @@ def where_time_goes(train: Split, s: Settings, steps: int = 12) -> dict[str, flo
     machine.keep_freed_memory()  # as fit does
     m, device = model(s.seed), torch.device("cpu")
     combiner = weighting.build({"kind": "fixed"}, [TASK])
-    optim = AdamW([{"params": m.parameters()}], lr=s.lr)
+    optim = adamw([{"params": m.parameters()}], lr=s.lr)
     norm = {TASK.name: float(s.batch_size)}
     batches = batching.train_batches(train.lengths, train.keys["dataset"].to_numpy(),
                                      s.batch_size, s.seed, 0)[:steps + 2]
@@ -230,6 +230,58 @@ def where_time_goes(train: Split, s: Settings, steps: int = 12) -> dict[str, flo
         families[op_family(k)] += t / op_total
     return ({f"step: {k}": v / total for k, v in phases.items()}
             | {f"ops: {k}": v for k, v in families.items()})
+
+
+ENCODER_PATHS = ("psymtl.transformer", "transformers, sdpa")
+
+
+def encoder_module(impl: str) -> nn.Module:
+    """The packaged MiniLM as ``impl`` computes it: the hand-written encoder, or
+    ``transformers``' BertModel loaded in fp32 with the named attention implementation."""
+    path = encoders.resolve(ENCODER)
+    if impl == "psymtl.transformer":
+        from psymtl import transformer
+
+        return transformer.load(path)
+    attn = impl.split(", ")[1]
+    return AutoModel.from_pretrained(path, dtype=torch.float32, attn_implementation=attn)
+
+
+def in_our_loop(train: Split, dev: Split, s: Settings, impl: str) -> dict:
+    """Our training loop (``fit``) on MiniLM computed by ``impl``; the same head and seed."""
+    enc = encoder_module(impl)
+    seed_everything(s.seed)
+    m = models.build("multihead", enc, [TASK])
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = fit(m, weighting.build({"kind": "fixed"}, [TASK]), [TASK], train, dev, s,
+                      lambda pred: 0.0, tmp)
+    return {"seconds": summary["seconds"], "bf16": summary["bf16_autocast"]}
+
+
+def encoder_paths(repeats: int = 3, n_train: int = 128, n_dev: int = 16,
+                  max_lengths: tuple[int, ...] = (128, 512), threads: int = 2,
+                  impls: tuple[str, ...] = ENCODER_PATHS) -> list[dict]:
+    """Our loop's training throughput with each encoder implementation, side by side: same
+    data, seed and settings (bf16 autocast where the CPU has native bf16, as a run uses it),
+    each run in its own process, the implementations alternating; the ratio is each one's
+    speed over the first's."""
+    rows = []
+    for max_length in max_lengths:
+        train, dev, name = data(n_train, n_dev, max_length)
+        s = Settings(epochs=1, batch_size=16, lr=5e-5, seed=1, patience=1)
+        runs: dict[str, list[dict]] = {k: [] for k in impls}
+        for _ in range(repeats):
+            for k in impls:
+                runs[k].append(isolated(threads, in_our_loop, train, dev, s, k))
+        t = {k: median(r["seconds"] for r in v) for k, v in runs.items()}
+        case = (f"{name}, {ENCODER}, {len(train)} train posts, len<={max_length}, "
+                f"bs {s.batch_size}, {threads} threads, bf16 autocast "
+                f"{runs[impls[0]][0]['bf16']}, our loop")
+        for k in impls:
+            rows.append(row("encoder implementations", case, f"{k}: examples/s",
+                            len(train) / t[k], "ex/s", ratio=t[impls[0]] / t[k],
+                            seconds=[round(r["seconds"], 2) for r in runs[k]]))
+    return rows
 
 
 def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,

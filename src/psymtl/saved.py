@@ -60,9 +60,11 @@ def load(folder: str | Path, device=None):
 
     folder = Path(folder)
     info = read_json(folder / "psymtl.json")
-    tasks = [T.from_spec(s) for s in info["tasks"].values()]
-    model = models.build(info["model"], encoders.load_encoder(str(folder / "encoder")), tasks,
-                         **info["model_args"])
+    tasks = saved_tasks(info)
+    encoder = encoders.load_encoder(
+        str(folder / "encoder"),
+        attn_implementation=info["settings"].get("attn_implementation", "sdpa"))
+    model = models.build(info["model"], encoder, tasks, **info["model_args"])
     missing, unexpected = model.load_state_dict(load_file(folder / "heads.safetensors"),
                                                 strict=False)
     missing = [k for k in missing if not k.startswith("encoder.")]
@@ -70,6 +72,13 @@ def load(folder: str | Path, device=None):
         raise ValueError(f"{folder}: weights do not fit the model (missing {missing[:3]}, "
                          f"unexpected {unexpected[:3]})")
     return model.to(device or torch.device("cpu")).eval(), info
+
+
+def saved_tasks(info: Mapping[str, Any]) -> list[T.Task]:
+    """A saved run's tasks in the run's order (``psymtl.json`` keeps them by name, sorted;
+    the order matters: HDLN's first task is the root of its hierarchy)."""
+    order = info["settings"].get("tasks") or list(info["tasks"])
+    return [T.from_spec(info["tasks"][name]) for name in order]
 
 
 def read_posts(path: str | Path) -> pd.DataFrame:
@@ -134,7 +143,7 @@ def score(folders: Sequence[str | Path], posts: pd.DataFrame, batch_tokens: int 
                                        AutoTokenizer.from_pretrained(Path(folder) / "encoder"),
                                        lay["max_length"])
         data = Split(keys=posts[["id"]], ids=ids, layout=lay, targets={}, present={})
-        task_list = [T.from_spec(s) for s in info["tasks"].values()]
+        task_list = saved_tasks(info)
         tasks |= {t.name: t for t in task_list}
         info["scored_bf16"] = bool(info.get("bf16_autocast")) and use_bf16(
             device, Settings(bf16=True, cpu_bf16=True))  # as the run predicted its test posts

@@ -23,7 +23,7 @@ from torch import nn
 from psymtl import batching, dropout, machine
 from psymtl.io import atomic_path
 from psymtl.logs import progress
-from psymtl.optim import AdamW, lr_schedule
+from psymtl.optim import adamw, lr_schedule
 from psymtl.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
     bf16 = use_bf16(device, s)
     model.to(device)
     combiner.to(device)
-    optim = AdamW(_param_groups(model, combiner, s.weight_decay), lr=s.lr)
+    optim = adamw(_param_groups(model, combiner, s.weight_decay), lr=s.lr)
     groups = train.keys["dataset"].to_numpy()
     steps_per_epoch = len(batching.train_batches(train.lengths, groups, s.batch_size, s.seed, 0,
                                                  s.mixing))

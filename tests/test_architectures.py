@@ -1,0 +1,158 @@
+"""Any ``transformers`` encoder: tiny random BERT, RoBERTa, DeBERTa-v2, DistilBERT, ModernBERT
+and MPNet models built here (MiniLM's tokenizer saved beside each) train, save, reload and
+score with every model type, adapt by masked LM, and their task-specific layers compute what
+the encoder's own last layer computes; fp16 and sharded checkpoints load; what cannot run
+stops with a message naming the encoder and the model type."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from psymtl import encoders, mlm, models, saved, weighting
+from psymtl.tasks import get
+from psymtl.trainer import Settings, Split, fit, predict, seed_everything
+
+SMALL = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+             max_position_embeddings=128)
+TINY = {
+    "bert": SMALL,
+    "roberta": SMALL | {"type_vocab_size": 1},
+    "deberta-v2": SMALL | {"relative_attention": True, "position_buckets": 16,
+                           "pos_att_type": ["p2c", "c2p"], "max_relative_positions": -1},
+    "distilbert": dict(dim=32, n_layers=2, n_heads=2, hidden_dim=64,
+                       max_position_embeddings=128),
+    # layer 0 global attention, layer 1 a sliding window of 8 tokens (its own mask)
+    "modernbert": SMALL | {"global_attn_every_n_layers": 2, "local_attention": 8,
+                           "bos_token_id": 101, "cls_token_id": 101, "eos_token_id": 102,
+                           "sep_token_id": 102},
+    "mpnet": SMALL,
+}
+EXTRA = {"electra": SMALL | {"embedding_size": 16},
+         "albert": SMALL | {"embedding_size": 16}}  # equality of their task layers only
+
+
+def build(tmp: Path, kind: str, dtype: torch.dtype = torch.float32, shard: str | None = None,
+          seed: int = 0) -> str:
+    """A tiny random ``kind`` model saved in ``tmp/kind`` with MiniLM's tokenizer."""
+    from transformers import AutoConfig, AutoModel
+
+    folder = tmp / kind
+    tok = encoders.load_tokenizer("minilm")
+    config = AutoConfig.for_model(kind, vocab_size=tok.vocab_size, pad_token_id=0,
+                                  **(TINY | EXTRA)[kind])
+    torch.manual_seed(seed)
+    model = AutoModel.from_config(config).to(dtype)
+    model.save_pretrained(folder, **({"max_shard_size": shard} if shard else {}))
+    tok.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("encoders")
+    return {kind: build(root, kind) for kind in (*TINY, *EXTRA)}
+
+
+def toy(tok, n: int, seed: int, name: str) -> Split:
+    """Depression (yes/no) and stress posts: one word decides the label."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    words = ["calm", "fine", "happy", "sad", "hopeless", "tired", "today", "work", "friends"]
+    texts = [" ".join(rng.choice(words, rng.integers(3, 12))) + (" hopeless" if v else " calm")
+             for v in y]
+    ids = [np.asarray(tok(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    keys = pd.DataFrame({"id": [f"{name}{i}" for i in range(n)], "split": name,
+                         "dataset": "x"})
+    layout = {"prefix": [tok.cls_token_id], "suffix": [tok.sep_token_id],
+              "pad_id": tok.pad_token_id, "max_length": 32}
+    return Split(keys=keys, ids=ids, layout=layout,
+                 targets={"depression": y, "stress": 1 - y},
+                 present={"depression": np.ones(n, bool), "stress": rng.random(n) < 0.5})
+
+
+FIG = ["lonely", "temporal", "interaction", "context_pri", "interpersonal_pri"]
+MODELS = {  # model: its arguments, tasks and loss weighting
+    "multihead": ({}, ["depression", "stress"], {"kind": "fixed"}),
+    "double_encoder": ({"fusion": "attention"}, ["depression", "stress"], {"kind": "fixed"}),
+    "hdln": ({"beta": 0.5}, FIG, {"kind": "hierarchical", "learn": False})}
+
+
+def fig_targets(split: Split, seed: int) -> Split:
+    """FIG-Loneliness-like distribution targets for the HDLN."""
+    rng = np.random.default_rng(seed)
+    n = len(split)
+    targets, present = {}, {}
+    for name in FIG:
+        k = get(name).n_out
+        targets[name] = rng.dirichlet(np.ones(k), n).astype(np.float32)
+        present[name] = np.ones(n, bool)
+    return Split(keys=split.keys, ids=split.ids, layout=split.layout, targets=targets,
+                 present=present)
+
+
+@pytest.mark.parametrize("kind", list(TINY))
+def test_every_model_type_trains_saves_reloads_and_scores(kind, tiny, tmp_path):
+    folder = tiny[kind]
+    tok = encoders.load_tokenizer(folder)
+    for name, (args, task_names, weights) in MODELS.items():
+        tasks = [get(t) for t in task_names]
+        train, dev = toy(tok, 16, 1, "train"), toy(tok, 4, 2, "dev")
+        if name == "hdln":
+            train, dev = fig_targets(train, 1), fig_targets(dev, 2)
+        seed_everything(1)
+        model = models.build(name, encoders.load_encoder(folder, seed=1), tasks, **args)
+        s = Settings(epochs=1, batch_size=8, lr=1e-3, seed=1, patience=1, device="cpu",
+                     cpu_bf16=False)
+        summary = fit(model, weighting.build(weights, tasks), tasks, train, dev, s,
+                      lambda pred: 0.0, tmp_path / name)
+        assert summary["steps"] == 2 and np.isfinite(summary["log"][-1]["loss"])
+        cpu = torch.device("cpu")
+        before = predict(model, tasks, dev, 4, cpu)
+        cond = {"encoder": folder, "model": name, "model_args": args, "tasks": task_names}
+        saved.save(model, tasks, cond, 1, dev.layout, {}, tmp_path / name / "model")
+        again, info = saved.load(tmp_path / name / "model")
+        after = predict(again, tasks, dev, 4, cpu)
+        assert info["model"] == name and type(again.encoder) is type(model.encoder)
+        for t in task_names:
+            np.testing.assert_allclose(after[t], before[t], atol=1e-5, err_msg=f"{kind} {name}")
+        scored, _ = saved.score([tmp_path / name / "model"],
+                                pd.DataFrame({"id": ["a"], "text": ["I feel hopeless"]}),
+                                progress=False)
+        assert len(scored) == 1
+
+
+@pytest.mark.parametrize("kind", list(TINY))
+def test_masked_lm_adaptation(kind, tiny, tmp_path):
+    texts = [f"post {i}: I have felt lonely since the move, nobody to talk to"
+             for i in range(16)]
+    summary = mlm.adapt(texts, tiny[kind], tmp_path, epochs=1, lr=1e-3, batch_size=8,
+                        mask_prob=0.15, warmup_ratio=0.1, max_length=24, seed=1)
+    assert summary["steps"] == 2 and np.isfinite(summary["last_loss"])
+    enc = encoders.load_encoder(str(tmp_path))
+    assert enc.config.model_type == kind
+
+
+@pytest.mark.parametrize("kind", [*TINY, *EXTRA])
+def test_a_task_layer_given_the_captured_inputs_is_the_encoders_last_layer(kind, tiny):
+    """The task layer (a copy of the last layer, called with every input the encoder passes
+    its own) fed the encoder's penultimate hidden states gives the encoder's output."""
+    enc = encoders.load_encoder(tiny[kind]).eval()
+    layers = models.TaskLayers(enc, ["t"])
+    ids = torch.randint(1000, 2000, (3, 11), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    mask[0, 7:] = 0
+    with torch.no_grad(), layers.capture(enc) as cap:
+        last = enc(input_ids=ids, attention_mask=mask).last_hidden_state
+        cap.output = cap.args[0] if cap.args else cap.kwargs["hidden_states"]  # penultimate
+        mine = layers("t", cap, slice(None))
+    assert torch.equal(mine[mask.bool()], last[mask.bool()])
+    rows = torch.tensor([True, False, True])
+    with torch.no_grad():
+        some = layers("t", cap, rows)  # the same on a subset of the posts
+    torch.testing.assert_close(some, mine[rows], atol=1e-5, rtol=1e-5)
