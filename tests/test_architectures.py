@@ -156,3 +156,83 @@ def test_a_task_layer_given_the_captured_inputs_is_the_encoders_last_layer(kind,
     with torch.no_grad():
         some = layers("t", cap, rows)  # the same on a subset of the posts
     torch.testing.assert_close(some, mine[rows], atol=1e-5, rtol=1e-5)
+
+
+def train_two_steps(folder: str, tmp: Path) -> torch.nn.Module:
+    """A multi-head model on ``folder``'s encoder after two training steps."""
+    tok = encoders.load_tokenizer(folder)
+    task = [get("depression")]
+    model = models.build("multihead", encoders.load_encoder(folder), task)
+    s = Settings(epochs=1, batch_size=8, lr=1e-3, seed=1, patience=1, device="cpu")
+    summary = fit(model, weighting.build({"kind": "fixed"}, task), task, toy(tok, 16, 1, "t"),
+                  toy(tok, 4, 2, "d"), s, lambda pred: 0.0, tmp)
+    assert summary["steps"] == 2 and np.isfinite(summary["log"][-1]["loss"])
+    return model
+
+
+def test_an_fp16_checkpoint_loads_in_fp32_and_trains(tmp_path):
+    folder = build(tmp_path, "bert", dtype=torch.float16)
+    stored = json.loads((Path(folder) / "config.json").read_text())
+    assert stored.get("dtype", stored.get("torch_dtype")) == "float16"
+    model = train_two_steps(folder, tmp_path / "run")
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
+def test_a_sharded_checkpoint_loads_and_trains(tmp_path):
+    folder = build(tmp_path, "roberta", shard="400KB")
+    assert (Path(folder) / "model.safetensors.index.json").is_file()
+    from transformers import AutoModel
+
+    whole = AutoModel.from_pretrained(folder).state_dict()
+    mine = encoders.load_encoder(folder).state_dict()
+    assert all(torch.equal(mine[k], v) for k, v in whole.items())
+    train_two_steps(folder, tmp_path / "run")
+
+
+def test_tiny_encoders_are_seeded_transformers_models():
+    a, b = (encoders.load_encoder("tiny-albert", seed=4) for _ in range(2))
+    c = encoders.load_encoder("tiny-albert", seed=5)
+    assert type(a).__name__ == "AlbertModel" and a.config._attn_implementation == "sdpa"
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_sdpa_falls_back_to_eager_where_an_architecture_has_none(tiny):
+    assert encoders.load_encoder(tiny["mpnet"]).config._attn_implementation == "eager"
+    assert encoders.load_encoder(tiny["bert"], attn_implementation="eager"
+                                 ).config._attn_implementation == "eager"
+
+
+def config_only(tmp: Path, kind: str, **kw) -> str:
+    from transformers import AutoConfig
+
+    AutoConfig.for_model(kind, **kw).save_pretrained(tmp / kind)
+    return str(tmp / kind)
+
+
+def test_combinations_that_cannot_run_are_refused_naming_encoder_and_model(tmp_path, tiny):
+    gpt2 = config_only(tmp_path, "gpt2", n_layer=2, n_embd=32, n_head=2)
+    with pytest.raises(ValueError, match=r"gpt2.*\(gpt2\), model 'double_encoder'"):
+        encoders.check(gpt2, "double_encoder")
+    encoders.check(gpt2, "multihead")  # its last hidden state is all a multi-head model reads
+    t5 = config_only(tmp_path, "t5", num_layers=1, d_model=32)
+    with pytest.raises(ValueError, match=r"\(t5\), model 'hdln': an encoder-decoder"):
+        encoders.check(t5, "hdln")
+    with pytest.raises(ValueError, match="flash-attn"):
+        encoders.check(tiny["bert"], "multihead", "flash_attention_2")
+    with pytest.raises(ValueError, match=r"no config\.json"):
+        encoders.check(str(tmp_path), "multihead")
+    for kind in TINY:
+        encoders.check(tiny[kind], "double_encoder")
+
+
+def test_the_dag_stops_at_a_double_encoder_on_an_untested_architecture(workflow):
+    from conftest import snakemake
+
+    gpt2 = config_only(workflow, "gpt2", n_layer=2, n_embd=32, n_head=2)
+    (workflow / "gpt2.yaml").write_text(f"training: {{encoder: {gpt2}}}\n")
+    proc = snakemake(workflow, "-n", "--configfile", "gpt2.yaml", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "studies.B.conditions.double_encoders" in out and "(gpt2), model 'double_encoder'" in out
