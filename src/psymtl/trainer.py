@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from psymtl import batching, dropout, machine
+from psymtl import batching, machine
 from psymtl.io import atomic_path
 from psymtl.logs import progress
 from psymtl.optim import adamw, lr_schedule
@@ -111,7 +111,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    dropout.seed(seed)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     # use_deterministic_algorithms(True, warn_only=True) without its torch._inductor import
     # (~0.9 s a process; inductor's flag matters to torch.compile only, which is not used)
@@ -301,7 +300,6 @@ def _checkpoint(path: Path, run_key: dict, state: dict, model, combiner, optim, 
     payload = {"run_key": run_key, "state": copy.copy(state), "model": model.state_dict(),
                "combiner": combiner.state_dict(), "optim": optim.state_dict(),
                "sched": sched.state_dict(), "torch_rng": torch.get_rng_state(),
-               "dropout_rng": dropout.get_state(),
                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -321,7 +319,6 @@ def _resume(path: Path, run_key: dict, model, combiner, optim, sched) -> dict | 
     optim.load_state_dict(payload["optim"])
     sched.load_state_dict(payload["sched"])
     torch.set_rng_state(payload["torch_rng"])
-    dropout.set_state(payload["dropout_rng"])
     if payload["cuda_rng"] is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(payload["cuda_rng"])
     return payload["state"]
