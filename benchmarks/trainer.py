@@ -4,10 +4,14 @@ batch size and hyperparameters; both models are then scored by the same predicti
 
 The standard trainer runs as its documentation sets it up for text classification: the
 tokenizer's dynamic-padding collator over randomly ordered examples. Its first row trains
-our encoder module (`psymtl.transformer`), so that the comparison is about the training loop
-only; a second row gives it its optional `group_by_length` sampler; a third trains
-`transformers`' own BertModel: the stack a `transformers` user runs, which the ratios and
-the goals (:data:`LEAD`) are taken against."""
+our hand-written encoder module (`psymtl.transformer`, as "ours" does), so that the
+comparison is about the training loop only; a second row gives it its optional
+`group_by_length` sampler; a third trains `transformers`' own BertModel: the stack a
+`transformers` user runs, which the ratios and the goals (:data:`LEAD`) are taken against.
+
+:func:`encoder_paths` puts the encoder implementations side by side in our own loop (the
+hand-written encoder against `transformers`' BertModel, SDPA and eager): the measure that
+decides whether `encoder_impl: psymtl` stays (docs/encoders.md)."""
 
 from __future__ import annotations
 
@@ -60,12 +64,12 @@ def data(n_train: int, n_dev: int, max_length: int, seed: int = 0) -> tuple[Spli
 
 
 def model(seed: int, encoder: str = "psymtl", seeding: str = "psymtl") -> models.TaskModel:
-    """MiniLM with a stress head; the encoder computed by ``psymtl.transformer`` (as in
-    training) or by ``transformers``' BertModel. The same seeded head either way. Seeded as
+    """MiniLM with a stress head; the encoder computed by ``psymtl.transformer``
+    (``encoder_impl: psymtl``) or by ``transformers``' BertModel. The same seeded head either way. Seeded as
     our trainer does (deterministic mode included) or as ``transformers.set_seed`` does,
     which ``Trainer`` calls itself (no deterministic mode: a peer runs as its users run it)."""
     if encoder == "psymtl":
-        enc = encoders.load_encoder(ENCODER)
+        enc = encoders.load_encoder(ENCODER, impl="psymtl")
     else:
         enc = AutoModel.from_pretrained(encoders.resolve(ENCODER))
     (seed_everything if seeding == "psymtl" else set_seed)(seed)
@@ -191,7 +195,7 @@ def where_time_goes(train: Split, s: Settings, steps: int = 12) -> dict[str, flo
     from torch.profiler import ProfilerActivity, profile
 
     machine.keep_freed_memory()  # as fit does
-    m, device = model(s.seed), torch.device("cpu")
+    m, device = model(s.seed), torch.device("cpu")  # the hand-written encoder, as "ours"
     combiner = weighting.build({"kind": "fixed"}, [TASK])
     optim = adamw([{"params": m.parameters()}], lr=s.lr)
     norm = {TASK.name: float(s.batch_size)}
@@ -232,15 +236,17 @@ def where_time_goes(train: Split, s: Settings, steps: int = 12) -> dict[str, flo
             | {f"ops: {k}": v for k, v in families.items()})
 
 
-ENCODER_PATHS = ("transformers, sdpa", "transformers, eager")
-"""The encoder implementations the benchmark runs side by side in our loop. The hand-written
-BERT (``psymtl.transformer``) was removed after this benchmark measured it (docs/encoders.md
-gives its figures and the commit they were measured at)."""
+ENCODER_PATHS = ("psymtl.transformer", "transformers, sdpa", "transformers, eager")
+"""The encoder implementations the benchmark runs side by side in our loop; ratios are
+against the first."""
 
 
 def encoder_module(impl: str) -> nn.Module:
-    """The packaged MiniLM as ``impl`` (``transformers, <attention>``) computes it:
-    ``transformers``' BertModel loaded in fp32 with that attention implementation."""
+    """The packaged MiniLM as ``impl`` computes it: the hand-written encoder
+    (``encoder_impl: psymtl``), or ``transformers``' BertModel loaded in fp32 with the named
+    attention implementation (``transformers, sdpa``: the default path)."""
+    if impl == "psymtl.transformer":
+        return encoders.load_encoder(ENCODER, impl="psymtl")
     return encoders.load_encoder(ENCODER, attn_implementation=impl.split(", ")[1])
 
 
@@ -330,4 +336,4 @@ def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,
                         "peak / encoder FLOPs per example", limit, "ex/s",
                         peak_gflops_fp32=peak, peak_gflops_bf16=peak_gflops(threads,
                                                                            torch.bfloat16)))
-    return rows
+    return rows + encoder_paths(repeats)

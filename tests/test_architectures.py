@@ -138,11 +138,13 @@ def test_masked_lm_adaptation(kind, tiny, tmp_path):
     assert enc.config.model_type == kind
 
 
-@pytest.mark.parametrize("kind", [*TINY, *EXTRA])
+@pytest.mark.parametrize("kind", [*TINY, *EXTRA, "bert/psymtl", "albert/psymtl"])
 def test_a_task_layer_given_the_captured_inputs_is_the_encoders_last_layer(kind, tiny):
     """The task layer (a copy of the last layer, called with every input the encoder passes
-    its own) fed the encoder's penultimate hidden states gives the encoder's output."""
-    enc = encoders.load_encoder(tiny[kind]).eval()
+    its own) fed the encoder's penultimate hidden states gives the encoder's output
+    (``/psymtl``: the hand-written encoder of ``encoder_impl: psymtl``)."""
+    kind, _, impl = kind.partition("/")
+    enc = encoders.load_encoder(tiny[kind], impl=impl or "transformers").eval()
     layers = models.TaskLayers(enc, ["t"])
     ids = torch.randint(1000, 2000, (3, 11), generator=torch.Generator().manual_seed(0))
     mask = torch.ones_like(ids)
