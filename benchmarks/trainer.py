@@ -65,9 +65,10 @@ def data(n_train: int, n_dev: int, max_length: int, seed: int = 0) -> tuple[Spli
 
 def model(seed: int, encoder: str = "psymtl", seeding: str = "psymtl") -> models.TaskModel:
     """MiniLM with a stress head; the encoder computed by ``psymtl.transformer``
-    (``encoder_impl: psymtl``) or by ``transformers``' BertModel. The same seeded head either way. Seeded as
-    our trainer does (deterministic mode included) or as ``transformers.set_seed`` does,
-    which ``Trainer`` calls itself (no deterministic mode: a peer runs as its users run it)."""
+    (``encoder_impl: psymtl``) or by ``transformers``' BertModel. The same seeded head
+    either way. Seeded as our trainer does (deterministic mode included) or as
+    ``transformers.set_seed`` does, which ``Trainer`` calls itself (no deterministic mode: a
+    peer runs as its users run it)."""
     if encoder == "psymtl":
         enc = encoders.load_encoder(ENCODER, impl="psymtl")
     else:

@@ -93,11 +93,11 @@ def config_dict(spec: str) -> dict[str, Any] | None:
 def check(spec: str, model: str, attn_implementation: str = "sdpa",
           impl: str = "transformers", device: str = "auto") -> None:
     """Refuse (ValueError naming the encoder and the model type) an encoder that ``model``
-    cannot run: a local path that is no encoder folder, an architecture ``transformers``
-    does not know, an encoder-decoder model, task-specific layers on an architecture
-    outside :data:`TASK_LAYER_TYPES`, ``flash_attention_2`` where ``flash-attn`` is not
-    installed, or ``encoder_impl: psymtl`` on another architecture than BERT/ALBERT or on
-    CUDA."""
+    cannot run: a local path that is no encoder folder, an encoder-decoder model,
+    task-specific layers on an architecture outside :data:`TASK_LAYER_TYPES`,
+    ``flash_attention_2`` where ``flash-attn`` is not installed, or ``encoder_impl: psymtl``
+    on another architecture than BERT/ALBERT or on CUDA. Reads ``config.json`` only: no
+    ``torch`` import (but for ``encoder_impl: psymtl``)."""
     if impl not in IMPLEMENTATIONS:
         raise ValueError(f"encoder_impl {impl!r}: choose one of {list(IMPLEMENTATIONS)}")
     if impl == "psymtl" and device == "cuda":
@@ -117,12 +117,7 @@ def check(spec: str, model: str, attn_implementation: str = "sdpa",
     config = config_dict(spec)
     if config is None:
         return
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
-
-    kind = config.get("model_type")
-    if kind not in CONFIG_MAPPING_NAMES:
-        raise ValueError(f"encoder {spec!r}: model_type {kind!r} is not an architecture this "
-                         "transformers version knows")
+    kind = config.get("model_type")  # one transformers does not know: its job says so
     if config.get("is_encoder_decoder"):
         raise ValueError(f"encoder {spec!r} ({kind}), model {model!r}: an encoder-decoder "
                          "model; give an encoder (BERT, RoBERTa, DeBERTa, ...)")
