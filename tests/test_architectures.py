@@ -121,10 +121,11 @@ def test_every_model_type_trains_saves_reloads_and_scores(kind, tiny, tmp_path):
         assert info["model"] == name and type(again.encoder) is type(model.encoder)
         for t in task_names:
             np.testing.assert_allclose(after[t], before[t], atol=1e-5, err_msg=f"{kind} {name}")
-        scored, _ = saved.score([tmp_path / name / "model"],
-                                pd.DataFrame({"id": ["a"], "text": ["I feel hopeless"]}),
-                                progress=False)
-        assert len(scored) == 1
+        if name == "double_encoder":  # scoring new posts: the same code for every model
+            scored, _ = saved.score([tmp_path / name / "model"],
+                                    pd.DataFrame({"id": ["a"], "text": ["I feel hopeless"]}),
+                                    progress=False)
+            assert scored["depression"].tolist()[0] in ("no", "yes")
 
 
 @pytest.mark.parametrize("kind", list(TINY))
