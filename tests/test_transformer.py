@@ -164,3 +164,19 @@ def test_the_masks_generator_is_seeded_saved_in_the_state_dict_and_shared_by_tas
     layer = model.task_layers.layers["stress"]
     assert layer.attention.self.dropout.masks is a.masks
     assert "encoder._extra_state" in model.state_dict()
+
+
+def test_a_saved_run_reloads_with_the_encoder_path_it_trained_with(tmp_path):
+    from psymtl import models, saved
+    from psymtl.tasks import get
+
+    task = [get("stress")]
+    model = models.build("double_encoder", encoders.load_encoder("tiny-bert", 2, impl="psymtl"),
+                         task).eval()
+    cond = {"encoder": "tiny-bert", "encoder_impl": "psymtl", "model": "double_encoder",
+            "tasks": ["stress"]}
+    layout = {"prefix": [101], "suffix": [102], "pad_id": 0, "max_length": 32}
+    saved.save(model, task, cond, 2, layout, {}, tmp_path)
+    again, _ = saved.load(tmp_path)
+    assert type(again.encoder) is transformer.Encoder
+    torch.testing.assert_close(again(IDS, MASK)["stress"], model(IDS, MASK)["stress"])
