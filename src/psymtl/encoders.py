@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # torch loads only when a model is built
     import torch
+    from transformers import PretrainedConfig
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def check_conditions(conditions: Mapping[str, Mapping[str, Any]]) -> None:
                           + "\n".join(problems))
 
 
-def _config(spec: str, attn_implementation: str):
+def _config(spec: str, attn_implementation: str) -> tuple[PretrainedConfig, str]:
     """The ``transformers`` config of ``spec``, with the attention implementation that will
     run (``sdpa`` falls back to ``eager`` where the architecture has no SDPA code)."""
     from transformers import AutoConfig
@@ -165,7 +166,7 @@ def _config(spec: str, attn_implementation: str):
     return config, attention(config, attn_implementation, spec)
 
 
-def attention(config, requested: str, spec: str) -> str:
+def attention(config: PretrainedConfig, requested: str, spec: str) -> str:
     """The attention implementation that runs for ``requested`` on ``config``'s
     architecture."""
     from transformers import MODEL_MAPPING
