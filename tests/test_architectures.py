@@ -239,3 +239,30 @@ def test_the_dag_stops_at_a_double_encoder_on_an_untested_architecture(workflow)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "studies.B.conditions.double_encoders" in out and "(gpt2), model 'double_encoder'" in out
+
+
+@pytest.mark.parametrize("kind", list(TINY))
+def test_every_fusion_runs_on_the_posts_with_its_tasks_target(kind, tiny):
+    """Study B's Double Encoder conditions (fusion none, attention, concat): a task's layer
+    run on its own posts only gives the gradients of running it on every post."""
+    tasks = [get("depression"), get("stress")]
+    ids = torch.randint(1000, 2000, (4, 9), generator=torch.Generator().manual_seed(1))
+    mask = torch.ones_like(ids)
+    mask[0, 6:] = 0
+    m_dep = torch.tensor([True, True, False, True])
+    for fusion in ("none", "attention", "concat"):
+        torch.manual_seed(0)
+        model = models.build("double_encoder", encoders.load_encoder(tiny[kind]), tasks,
+                             fusion=fusion, dropout=0.0).eval()  # eval: no dropout draws
+        grads = []
+        for batch in ({}, {"m_depression": m_dep, "m_stress": ~m_dep}):
+            model.zero_grad()
+            model.training = bool(batch)  # the row selection runs in training mode only
+            out = model(ids, mask, **batch)
+            (out["depression"][m_dep].sum() + out["stress"][~m_dep].sum()).backward()
+            grads.append({n: p.grad.clone() for n, p in model.named_parameters()
+                          if p.grad is not None})
+        assert grads[0].keys() == grads[1].keys()
+        for n, g in grads[0].items():
+            torch.testing.assert_close(g, grads[1][n], rtol=1e-4, atol=1e-6,
+                                       msg=f"{kind} {fusion} {n}")
