@@ -4,10 +4,14 @@ batch size and hyperparameters; both models are then scored by the same predicti
 
 The standard trainer runs as its documentation sets it up for text classification: the
 tokenizer's dynamic-padding collator over randomly ordered examples. Its first row trains
-our encoder module (`psymtl.transformer`), so that the comparison is about the training loop
-only; a second row gives it its optional `group_by_length` sampler; a third trains
-`transformers`' own BertModel: the stack a `transformers` user runs, which the ratios and
-the goals (:data:`LEAD`) are taken against."""
+our hand-written encoder module (`psymtl.transformer`, as "ours" does), so that the
+comparison is about the training loop only; a second row gives it its optional
+`group_by_length` sampler; a third trains `transformers`' own BertModel: the stack a
+`transformers` user runs, which the ratios and the goals (:data:`LEAD`) are taken against.
+
+:func:`encoder_paths` puts the encoder implementations side by side in our own loop (the
+hand-written encoder against `transformers`' BertModel, SDPA and eager): the measure that
+decides whether `encoder_impl: psymtl` stays (docs/encoders.md)."""
 
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from transformers import AutoModel, DataCollatorWithPadding, Trainer, TrainingAr
 from benchmarks import corpora
 from benchmarks.common import median, row
 from psymtl import batching, datasets, encoders, machine, models, weighting
-from psymtl.optim import AdamW
+from psymtl.optim import adamw
 from psymtl.trainer import Settings, Split, fit, pick_device, precision, predict, seed_everything
 
 TASK = datasets.tasks({"dreaddit": {}})["stress"]
@@ -59,12 +63,13 @@ def data(n_train: int, n_dev: int, max_length: int, seed: int = 0) -> tuple[Spli
 
 
 def model(seed: int, encoder: str = "psymtl", seeding: str = "psymtl") -> models.TaskModel:
-    """MiniLM with a stress head; the encoder computed by ``psymtl.transformer`` (as in
-    training) or by ``transformers``' BertModel. The same seeded head either way. Seeded as
-    our trainer does (deterministic mode included) or as ``transformers.set_seed`` does,
-    which ``Trainer`` calls itself (no deterministic mode: a peer runs as its users run it)."""
+    """MiniLM with a stress head; the encoder computed by ``psymtl.transformer``
+    (``encoder_impl: psymtl``) or by ``transformers``' BertModel. The same seeded head
+    either way. Seeded as our trainer does (deterministic mode included) or as
+    ``transformers.set_seed`` does, which ``Trainer`` calls itself (no deterministic mode: a
+    peer runs as its users run it)."""
     if encoder == "psymtl":
-        enc = encoders.load_encoder(ENCODER)
+        enc = encoders.load_encoder(ENCODER, impl="psymtl")
     else:
         enc = AutoModel.from_pretrained(encoders.resolve(ENCODER))
     (seed_everything if seeding == "psymtl" else set_seed)(seed)
@@ -192,9 +197,9 @@ def where_time_goes(train: Split, s: Settings, steps: int = 12) -> dict[str, flo
     from torch.profiler import ProfilerActivity, profile
 
     machine.keep_freed_memory()  # as fit does
-    m, device = model(s.seed), torch.device("cpu")
+    m, device = model(s.seed), torch.device("cpu")  # the hand-written encoder, as "ours"
     combiner = weighting.build({"kind": "fixed"}, [TASK])
-    optim = AdamW([{"params": m.parameters()}], lr=s.lr)
+    optim = adamw([{"params": m.parameters()}], lr=s.lr)
     norm = {TASK.name: float(s.batch_size)}
     batches = batching.train_batches(train.lengths, train.keys["dataset"].to_numpy(),
                                      s.batch_size, s.seed, 0)[:steps + 2]
@@ -231,6 +236,63 @@ def where_time_goes(train: Split, s: Settings, steps: int = 12) -> dict[str, flo
         families[op_family(k)] += t / op_total
     return ({f"step: {k}": v / total for k, v in phases.items()}
             | {f"ops: {k}": v for k, v in families.items()})
+
+
+ENCODER_PATHS = ("psymtl.transformer", "transformers, sdpa", "transformers, eager")
+"""The encoder implementations the benchmark runs side by side in our loop; ratios are
+against the first."""
+
+
+def encoder_module(impl: str) -> nn.Module:
+    """The packaged MiniLM as ``impl`` computes it: the hand-written encoder
+    (``encoder_impl: psymtl``), or ``transformers``' BertModel loaded in fp32 with the named
+    attention implementation (``transformers, sdpa``: the default path)."""
+    if impl == "psymtl.transformer":
+        return encoders.load_encoder(ENCODER, impl="psymtl")
+    return encoders.load_encoder(ENCODER, attn_implementation=impl.split(", ")[1])
+
+
+def in_our_loop(train: Split, dev: Split, s: Settings, impl: str) -> dict:
+    """Our training loop (``fit``) on MiniLM computed by ``impl``; the same head and seed.
+    Wall and CPU seconds of the loop's epochs: on a machine shared with other work the CPU
+    time of a one-thread process is the steadier measure (its wall time counts the waits
+    for a core)."""
+    enc = encoder_module(impl)
+    seed_everything(s.seed)
+    m = models.build("multihead", enc, [TASK])
+    cpu0 = time.process_time()
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = fit(m, weighting.build({"kind": "fixed"}, [TASK]), [TASK], train, dev, s,
+                      lambda pred: 0.0, tmp)
+    return {"seconds": summary["seconds"], "cpu_seconds": time.process_time() - cpu0,
+            "bf16": summary["bf16_autocast"]}
+
+
+def encoder_paths(repeats: int = 3, n_train: int = 48, n_dev: int = 8,
+                  max_lengths: tuple[int, ...] = (128, 512), threads: int = 1,
+                  impls: tuple[str, ...] = ENCODER_PATHS) -> list[dict]:
+    """Our loop's training throughput with each encoder implementation, side by side: same
+    data, seed and settings (bf16 autocast where the CPU has native bf16, as a run uses it),
+    each run in its own process, the implementations alternating; examples per CPU second
+    (and per wall second in the details), the ratio each one's over the first's."""
+    rows = []
+    for max_length in max_lengths:
+        train, dev, name = data(n_train, n_dev, max_length)
+        s = Settings(epochs=1, batch_size=16, lr=5e-5, seed=1, patience=1)
+        runs: dict[str, list[dict]] = {k: [] for k in impls}
+        for _ in range(repeats):
+            for k in impls:
+                runs[k].append(isolated(threads, in_our_loop, train, dev, s, k))
+        cpu = {k: median(r["cpu_seconds"] for r in v) for k, v in runs.items()}
+        case = (f"{name}, {ENCODER}, {len(train)} train posts, len<={max_length}, "
+                f"bs {s.batch_size}, {threads} thread(s), bf16 autocast "
+                f"{runs[impls[0]][0]['bf16']}, our loop")
+        for k in impls:
+            rows.append(row("encoder implementations", case, f"{k}: examples per CPU second",
+                            len(train) / cpu[k], "ex/s", ratio=cpu[impls[0]] / cpu[k],
+                            cpu_seconds=[round(r["cpu_seconds"], 2) for r in runs[k]],
+                            wall_seconds=[round(r["seconds"], 2) for r in runs[k]]))
+    return rows
 
 
 def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,
@@ -276,4 +338,4 @@ def measure(repeats: int = 3, n_train: int = 256, n_dev: int = 256,
                         "peak / encoder FLOPs per example", limit, "ex/s",
                         peak_gflops_fp32=peak, peak_gflops_bf16=peak_gflops(threads,
                                                                            torch.bfloat16)))
-    return rows
+    return rows + encoder_paths(repeats)

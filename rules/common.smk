@@ -8,6 +8,9 @@ from psymtl.config import check
 
 check(config, Path(workflow.basedir, "schemas", "config.schema.yaml"))  # message per key; defaults
 settings.check(config)  # datasets, tasks, conditions complete; comparisons not confounded
+encoders.check_conditions({  # each encoder can run its model (architecture, attention)
+    f"studies.{st}.conditions.{c}": settings.condition(config, st, c)
+    for st in config["studies"] for c in config["studies"][st]["conditions"]})
 
 RESULTS = "results"
 DATASETS = tuple(config["datasets"])

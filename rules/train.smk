@@ -14,6 +14,7 @@ rule mlm_adapt:
         settings={
             **{k: v for k, v in config["mlm"].items() if k not in ("corpus", "dataset")},
             "device": config["training"]["device"],
+            "attn_implementation": config["training"]["attn_implementation"],
         },
     threads: config.get("threads_per_job", 1)
     resources:

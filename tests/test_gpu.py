@@ -54,7 +54,8 @@ def run(tmp, model_kind="multihead", weighting_kind="kendall", encoder=None, epo
     return model, summary
 
 
-@pytest.mark.parametrize("encoder", [None, lambda: tiny_bert(0.1)],
+@pytest.mark.parametrize("encoder", [lambda: encoders.load_encoder("tiny-bert", 1, impl="psymtl"),
+                                     lambda: tiny_bert(0.1)],
                          ids=["psymtl.transformer", "transformers"])
 @pytest.mark.parametrize("model_kind", ["multihead", "double_encoder"])
 def test_a_training_step_reads_nothing_back_from_the_device(tmp_path, monkeypatch, model_kind,
@@ -207,7 +208,8 @@ def test_a_run_with_gradient_checkpointing_records_it(tmp_path):
 def test_gradient_checkpointing_on_an_encoder_without_it_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="training.gradient_checkpointing: the encoder "
                                          r"psymtl\.transformer\.\w+ has no gradient"):
-        run(tmp_path, epochs=1, gradient_checkpointing=True)
+        run(tmp_path, encoder=lambda: encoders.load_encoder("tiny-bert", 1, impl="psymtl"),
+            epochs=1, gradient_checkpointing=True)
 
 
 def test_the_gpu_benchmark_runs_its_cpu_smoke_mode(tmp_path):

@@ -28,7 +28,7 @@ def test_double_encoder_task_layers_get_only_their_task_gradient(fusion):
     out = model(IDS, MASK)
     out["depression"].sum().backward()
     grads = {n: any(p.grad is not None and p.grad.abs().sum() > 0 for p in layer.parameters())
-             for n, layer in model.task_layers.items()}
+             for n, layer in model.task_layers.layers.items()}
     assert grads == {"depression": True, "stress": False}
     shared = next(model.encoder.parameters()).grad
     assert shared is not None and shared.abs().sum() > 0  # the shared encoder learns from both

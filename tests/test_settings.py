@@ -93,7 +93,7 @@ def test_a_swept_value_is_its_condition_with_one_setting_replaced():
     assert settings.differences(base, swept) == {"weighting.weights.stress": (0.01, 0.5)}
     assert "sweep" not in base  # declaring or extending a sweep leaves the condition's runs
     names = settings.conditions(config, "B")
-    assert names[:8] == list(config["studies"]["B"]["conditions"]) and len(names) == 12
+    assert names[:9] == list(config["studies"]["B"]["conditions"]) and len(names) == 13
     (kinds,) = settings.sweeps(config, "A")
     assert settings.condition(config, "A", kinds["runs"][1])["weighting"]["kind"] == "fixed"
     with pytest.raises(ConfigError, match=r"no value '0\.3'"):

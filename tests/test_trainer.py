@@ -186,26 +186,6 @@ def test_cpu_bf16_training_runs_and_is_recorded(tmp_path, monkeypatch):
     assert (summary["precision"], summary["grad_scaler"]) == ("bf16", False)
 
 
-def test_a_training_process_imports_neither_transformers_nor_dynamo_nor_sympy(tmp_path):
-    """Each costs half a second or more of start-up in every training process of a run:
-    encoders are psymtl.transformer modules built without `to_empty`, the optimizer is
-    psymtl.optim's."""
-    code = textwrap.dedent(f"""
-        import sys
-        from pathlib import Path
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from psymtl import encoders, experiment
-        from test_trainer import train_once
-        encoders.load_encoder("minilm"); encoders.load_encoder("tiny-albert")
-        train_once(Path({str(tmp_path)!r}), epochs=2)
-        print(sorted(m for m in sys.modules if m.split(".")[0] in ("transformers", "sympy")
-                     or m.startswith("torch._dynamo")))
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.strip().splitlines()[-1] == "[]"
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
 def test_a_training_process_reuses_the_memory_it_frees():
     """A block the size of MiniLM's word-embedding gradient, allocated and freed as every

@@ -50,6 +50,8 @@ class RunSettings:
     augment: tuple[str, ...] = ()  # annotation columns prepended as tokens
     pretrain_tasks: tuple[Task, ...] = ()  # transfer learning: fit the encoder on these first
     encoder_path: str | None = None  # a locally adapted encoder that replaces ``encoder``
+    attn_implementation: str = "sdpa"  # transformers' attention (docs/encoders.md)
+    encoder_impl: str = "transformers"  # or "psymtl": the hand-written BERT/ALBERT (CPU)
     settings: Mapping[str, Any] = field(default_factory=dict)  # as plain data, without seed
 
     @classmethod
@@ -68,7 +70,9 @@ class RunSettings:
                    select=Selection.from_dict(plain.get("select")),
                    augment=tuple(plain.get("augment") or ()),
                    pretrain_tasks=tuple(tasks[n] for n in plain.get("pretrain_tasks") or ()),
-                   encoder_path=plain.get("encoder_path"), settings=plain)
+                   encoder_path=plain.get("encoder_path"),
+                   attn_implementation=plain.get("attn_implementation", "sdpa"),
+                   encoder_impl=plain.get("encoder_impl", "transformers"), settings=plain)
 
     @property
     def seed(self) -> int:
@@ -217,7 +221,9 @@ def run(rs: RunSettings, inputs: Mapping[str, Mapping[str, str]], out_dir: str |
     scales = standardise([t for t in task_list if t.kind.standardised], train, dev, test)
     log.info("examples: train %d, dev %d, test %d", len(train), len(dev), len(test))
     seed_everything(rs.seed)
-    encoder = encoders.load_encoder(rs.encoder_path or rs.encoder, seed=rs.seed)
+    encoder = encoders.load_encoder(rs.encoder_path or rs.encoder, seed=rs.seed,
+                                    attn_implementation=rs.attn_implementation,
+                                    impl=rs.encoder_impl)
     if rs.pretrain_tasks:  # transfer learning: fit the encoder on these tasks first
         pre, first = list(rs.pretrain_tasks), Selection()
         pre_dev = selection_split(first, pre, make_split(df, layout, pre, "dev", known))

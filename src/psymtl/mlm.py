@@ -27,7 +27,7 @@ from transformers import DataCollatorForLanguageModeling
 from psymtl import batching, encoders, machine, tokens
 from psymtl.io import write_json
 from psymtl.logs import progress
-from psymtl.optim import AdamW, lr_schedule
+from psymtl.optim import adamw, lr_schedule
 from psymtl.trainer import pick_device, seed_everything
 
 log = logging.getLogger(__name__)
@@ -68,16 +68,18 @@ def masked_lm_loss(model: torch.nn.Module, head: torch.nn.Module | None,
 
 def adapt(texts: list[str], encoder: str, out_dir: str | Path, *, epochs: int, lr: float,
           batch_size: int, mask_prob: float, warmup_ratio: float, max_length: int, seed: int,
-          device: str = "auto", threads: int = 1, masked_only: bool = True) -> dict:
+          device: str = "auto", threads: int = 1, masked_only: bool = True,
+          attn_implementation: str = "sdpa") -> dict:
     """Adapt ``encoder`` to ``texts``; save it (and its tokenizer) in ``out_dir``.
     ``masked_only=False`` projects every position onto the vocabulary (the same loss at
-    more cost; for the benchmark)."""
+    more cost; for the benchmark). The model loads as training loads its encoder
+    (:func:`psymtl.encoders.load_masked_lm`: fp32, ``attn_implementation``)."""
     torch.set_num_threads(threads)
     seed_everything(seed)
     machine.keep_freed_memory()
     dev = pick_device(device)
     tok = encoders.load_tokenizer(encoder)
-    model = encoders.load_masked_lm(encoder, seed).to(dev)
+    model = encoders.load_masked_lm(encoder, seed, attn_implementation).to(dev)
     head = prediction_head(model) if masked_only else None
     ids, _ = tokens.tokenize_texts(texts, tok, max_length)
     layout = tokens.special_layout(tok)
@@ -85,7 +87,7 @@ def adapt(texts: list[str], encoder: str, out_dir: str | Path, *, epochs: int, l
     collator = DataCollatorForLanguageModeling(tok, mlm_probability=mask_prob,
                                                return_tensors="pt")
     steps = epochs * math.ceil(len(ids) / batch_size)
-    optim = AdamW([{"params": model.parameters()}], lr=lr, weight_decay=0.01)
+    optim = adamw([{"params": model.parameters()}], lr=lr, weight_decay=0.01)
     sched = lr_schedule(optim, "cosine", math.ceil(warmup_ratio * steps), steps)
     history, t0 = [], time.perf_counter()
     model.train()

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from psymtl import losses as T
-from psymtl.dropout import Dropout
 from psymtl.kinds import Distribution
 from psymtl.tasks import Task
-from psymtl.transformer import additive_mask
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
@@ -34,8 +33,8 @@ class Head(nn.Module):
     def __init__(self, d_in: int, n_out: int, dropout: float, hidden: int | None = None):
         super().__init__()
         hidden = hidden or d_in
-        self.net = nn.Sequential(Dropout(dropout), nn.Linear(d_in, hidden), nn.GELU(),
-                                 Dropout(dropout), nn.Linear(hidden, n_out))
+        self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(d_in, hidden), nn.GELU(),
+                                 nn.Dropout(dropout), nn.Linear(hidden, n_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -84,21 +83,160 @@ class MultiHead(TaskModel):
         return {name: head(z) for name, head in self.heads.items()}
 
 
-def _extra_layer(encoder: nn.Module) -> nn.Module:
-    """A copy of the encoder's last transformer layer (BERT: ``encoder.layer[-1]``)."""
-    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
-    if layers is None:
-        raise ValueError(f"{type(encoder).__name__}: task-specific layers need a BERT-style "
-                         "encoder with encoder.layer")
-    return copy.deepcopy(layers[-1])
+POST_MODULES = ("final_norm", "norm", "ln_f", "final_layer_norm", "encoder.LayerNorm")
+"""Modules an architecture may apply after its last layer (ModernBERT: ``final_norm``);
+:class:`TaskLayers` finds which one, if any, by checking that it gives the encoder's output."""
+
+
+def last_layer(encoder: nn.Module) -> nn.Module:
+    """The encoder's last transformer layer: the last of its list of ``num_hidden_layers``
+    same-type layers (``encoder.layer``, ``transformer.layer``, ``layers``, ...), else the
+    last module of its innermost list (ALBERT's shared ``albert_layers``)."""
+    n = getattr(encoder.config, "num_hidden_layers", None)
+    lists = [m for m in encoder.modules() if isinstance(m, nn.ModuleList) and len(m)]
+    for m in lists:
+        if len(m) == n and len({type(x) for x in m}) == 1:
+            return m[-1]
+    if not lists:
+        raise ValueError(f"{type(encoder).__name__}: no list of transformer layers found; "
+                         "task-specific layers need one")
+    return lists[-1][-1]
+
+
+class _Capture:
+    """The arguments the encoder passes its last layer and that layer's output, taken by
+    hooks during one forward pass (a layer run several times, as ALBERT's shared layer is,
+    leaves its last call)."""
+
+    def __init__(self, layer: nn.Module):
+        self.layer, self.args, self.kwargs, self.output = layer, (), {}, None
+
+    def __enter__(self) -> _Capture:
+        def pre(_m: nn.Module, args: tuple, kwargs: dict) -> None:
+            self.args, self.kwargs = args, kwargs
+
+        def post(_m: nn.Module, _args: tuple, output: Any) -> None:
+            self.output = output[0] if isinstance(output, tuple) else output
+
+        self.handles = [self.layer.register_forward_pre_hook(pre, with_kwargs=True),
+                        self.layer.register_forward_hook(post)]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for h in self.handles:
+            h.remove()
+
+
+def _batched(a: Any, b: Any, n_a: int, n_b: int) -> Any:
+    """Which parts of a captured input hold one row per post: ``a`` and ``b`` the same
+    input captured at batch sizes ``n_a`` and ``n_b``; True where a tensor's first dimension
+    followed the batch, nested as the input is."""
+    if torch.is_tensor(a) and torch.is_tensor(b):
+        return a.dim() > 0 and a.shape[0] == n_a and b.shape[0] == n_b
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list) and len(a) == len(b):
+        return tuple(_batched(x, y, n_a, n_b) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _batched(a[k], b.get(k), n_a, n_b) for k in a}
+    return False
+
+
+def _take(x: Any, batched: Any, rows: slice | torch.Tensor) -> Any:
+    """``x`` (a captured input) for ``rows`` of the batch, where ``batched`` says it has
+    one row per post."""
+    if isinstance(rows, slice):
+        return x
+    if batched is True:
+        return x[rows] if torch.is_tensor(x) else x
+    if isinstance(x, tuple | list) and isinstance(batched, tuple):
+        return type(x)(_take(v, f, rows) for v, f in zip(x, batched, strict=True))
+    if isinstance(x, dict) and isinstance(batched, dict):
+        return {k: _take(v, batched.get(k, False), rows) for k, v in x.items()}
+    return x
+
+
+class TaskLayers(nn.Module):
+    """One task-specific copy of the encoder's last layer per task, each called exactly as
+    the encoder calls its own last layer: with every input the encoder passes it (attention
+    mask, relative position bias, rotary embeddings, relative embeddings, ...), taken by a
+    hook during the shared forward pass, and the hidden states replaced by the shared
+    encoder's. A module the architecture applies after its last layer (ModernBERT's final
+    norm) is copied and applied too. Built for any architecture whose last layer takes its
+    hidden states first and returns them first (checked when built: a probe forward pass
+    on two small batches also finds which captured inputs hold one row per post, so a task's
+    layer can run on some posts only)."""
+
+    def __init__(self, encoder: nn.Module, names: Sequence[str]):
+        super().__init__()
+        kind = getattr(encoder.config, "model_type", type(encoder).__name__)
+        self.layers = nn.ModuleDict({n: copy.deepcopy(last_layer(encoder)) for n in names})
+        runs = [self._probe(encoder, n) for n in (2, 3)]
+        (a, out_a, last_a), (b, _, _) = runs
+        if not torch.is_tensor(out_a) or out_a.shape != last_a.shape:
+            raise ValueError(f"{kind}: its last layer's hidden states are not one row per post "
+                             "and token (an unpadded attention implementation?); task-specific "
+                             "layers need padded ones: use attn_implementation sdpa or eager")
+        self.batched = _batched(a, b, 2, 3)
+        self.post: nn.Module | None = None
+        if not torch.allclose(out_a, last_a, atol=1e-5):
+            with torch.no_grad():
+                post = next((m for m in (_submodule(encoder, p) for p in POST_MODULES)
+                             if m is not None and torch.allclose(m(out_a), last_a, atol=1e-5)),
+                            None)
+            if post is None:
+                raise ValueError(f"{kind}: the encoder's output is not its last layer's nor one "
+                                 f"of {POST_MODULES} applied to it; task-specific layers are "
+                                 "not built for this architecture")
+            self.post = copy.deepcopy(post)
+
+    @staticmethod
+    @torch.no_grad()
+    def _probe(encoder: nn.Module, n: int) -> tuple[Any, torch.Tensor, torch.Tensor]:
+        """The last layer's inputs and output and the encoder's output, on ``n`` posts of
+        six tokens (the first with two padding positions), in eval mode."""
+        was = encoder.training
+        encoder.eval()
+        device = next(encoder.parameters()).device
+        ids = torch.full((n, 6), min(5, encoder.config.vocab_size - 1), device=device)
+        mask = torch.ones_like(ids)
+        mask[0, 4:] = 0
+        try:
+            with _Capture(last_layer(encoder)) as cap:
+                last = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        finally:
+            encoder.train(was)
+        return (cap.args, cap.kwargs), cap.output, last
+
+    def capture(self, encoder: nn.Module) -> _Capture:
+        """The context in which the shared forward pass records the last layer's call."""
+        return _Capture(last_layer(encoder))
+
+    def forward(self, name: str, cap: _Capture, rows: slice | torch.Tensor) -> torch.Tensor:
+        """Task ``name``'s layer on the shared encoder's last-layer output, for ``rows``."""
+        args, kwargs = _take((cap.args, cap.kwargs), self.batched, rows)
+        hidden = _take(cap.output, True, rows)
+        if args:
+            args = (hidden, *args[1:])
+        else:
+            kwargs = {**kwargs, "hidden_states": hidden}
+        out = self.layers[name](*args, **kwargs)
+        out = out[0] if isinstance(out, tuple) else out
+        return self.post(out) if self.post is not None else out
+
+
+def _submodule(module: nn.Module, path: str) -> nn.Module | None:
+    try:
+        return module.get_submodule(path)
+    except AttributeError:
+        return None
 
 
 class DoubleEncoder(TaskModel):
     """Ilias & Askounis' Double Encoders, and the Attention Fusion Network (``fusion``).
 
     A shared encoder updated by every task feeds one extra transformer layer per task
-    (initialised from the shared encoder's last layer, updated only by its task's loss since
-    only that task's head reads it). ``fusion``:
+    (:class:`TaskLayers`: a copy of the shared encoder's last layer, called with the inputs
+    the encoder gives its own, updated only by its task's loss since only that task's head
+    reads it). ``fusion``:
       - ``none``: the head reads the task-specific representation (Double Encoders);
       - ``attention``: alpha = softmax(w . tanh(W [h_shared; h_task])) weighs shared and
         task-specific vectors, h = alpha_shared h_shared + alpha_task h_task (Attention Fusion);
@@ -111,7 +249,7 @@ class DoubleEncoder(TaskModel):
         if fusion not in ("none", "attention", "concat"):
             raise ValueError(f"unknown fusion {fusion!r}")
         self.fusion = fusion
-        self.task_layers = nn.ModuleDict({t.name: _extra_layer(encoder) for t in tasks})
+        self.task_layers = TaskLayers(encoder, [t.name for t in tasks])
         d_head = 2 * self.d if fusion == "concat" else self.d
         self.heads = nn.ModuleDict({t.name: Head(d_head, t.n_out, self.dropout) for t in tasks})
         if fusion == "attention":
@@ -123,17 +261,16 @@ class DoubleEncoder(TaskModel):
         """In training, a task's layer and head run only on the posts with that task's target
         (``m_<task>`` in the batch): the others are masked out of its loss anyway, so the
         gradients are the same at less compute. Outputs of other posts are left at 0."""
-        shared = self.hidden(input_ids, attention_mask)
-        ext = additive_mask(attention_mask, shared.dtype)
+        with self.task_layers.capture(self.encoder) as cap:
+            shared = self.hidden(input_ids, attention_mask)
         h_s = pool(shared, attention_mask, self.pooling)
         out: dict[str, torch.Tensor] = {}
-        for name, layer in self.task_layers.items():
+        for name in self.task_layers.layers:
             rows = batch.get(f"m_{name}") if self.training else None
             if rows is not None and not rows.any():
                 continue
             sel = slice(None) if rows is None or rows.all() else rows
-            h_t = pool(_run_layer(layer, shared[sel], ext[sel]), attention_mask[sel],
-                       self.pooling)
+            h_t = pool(self.task_layers(name, cap, sel), attention_mask[sel], self.pooling)
             if self.fusion == "attention":
                 alpha = torch.softmax(self.attn[name](torch.cat([h_s[sel], h_t], -1)).float(),
                                       -1)
@@ -156,11 +293,6 @@ def _full(x: torch.Tensor, rows: slice | torch.Tensor, n: int) -> torch.Tensor:
     return full
 
 
-def _run_layer(layer: nn.Module, hidden: torch.Tensor, ext_mask: torch.Tensor) -> torch.Tensor:
-    out = layer(hidden, attention_mask=ext_mask)
-    return out[0] if isinstance(out, tuple) else out
-
-
 class HDLN(TaskModel):
     """Hierarchical distributional learning network (FIG-Loneliness; after HMCN).
 
@@ -179,8 +311,8 @@ class HDLN(TaskModel):
             raise ValueError("HDLN predicts distributions only")
         self.beta, d = beta, self.d
         self.sizes = [t.n_out for t in tasks]
-        self.g1 = nn.Sequential(Dropout(self.dropout), nn.Linear(d, d), nn.GELU())
-        self.g2 = nn.Sequential(Dropout(self.dropout), nn.Linear(2 * d, d), nn.GELU())
+        self.g1 = nn.Sequential(nn.Dropout(self.dropout), nn.Linear(d, d), nn.GELU())
+        self.g2 = nn.Sequential(nn.Dropout(self.dropout), nn.Linear(2 * d, d), nn.GELU())
         self.global_out = nn.Linear(d, sum(self.sizes))
         root, *children = tasks
         self.local = nn.ModuleDict({root.name: Head(d, root.n_out, self.dropout)})

@@ -61,9 +61,14 @@ def load(folder: str | Path, device=None):
 
     folder = Path(folder)
     info = read_json(folder / "psymtl.json")
-    tasks = [T.from_spec(s) for s in info["tasks"].values()]
-    model = models.build(info["model"], encoders.load_encoder(str(folder / "encoder")), tasks,
-                         **info["model_args"])
+    tasks = saved_tasks(info)
+    run = info["settings"]  # the encoder computed as in the run (psymtl's on the CPU only)
+    impl = run.get("encoder_impl", "transformers")
+    encoder = encoders.load_encoder(
+        str(folder / "encoder"), seed=info["seed"],
+        attn_implementation=run.get("attn_implementation", "sdpa"),
+        impl=impl if torch.device(device or "cpu").type == "cpu" else "transformers")
+    model = models.build(info["model"], encoder, tasks, **info["model_args"])
     missing, unexpected = model.load_state_dict(load_file(folder / "heads.safetensors"),
                                                 strict=False)
     missing = [k for k in missing if not k.startswith("encoder.")]
@@ -71,6 +76,13 @@ def load(folder: str | Path, device=None):
         raise ValueError(f"{folder}: weights do not fit the model (missing {missing[:3]}, "
                          f"unexpected {unexpected[:3]})")
     return model.to(device or torch.device("cpu")).eval(), info
+
+
+def saved_tasks(info: Mapping[str, Any]) -> list[T.Task]:
+    """A saved run's tasks in the run's order (``psymtl.json`` keeps them by name, sorted;
+    the order matters: HDLN's first task is the root of its hierarchy)."""
+    order = info["settings"].get("tasks") or list(info["tasks"])
+    return [T.from_spec(info["tasks"][name]) for name in order]
 
 
 def read_posts(path: str | Path) -> pd.DataFrame:
@@ -161,7 +173,7 @@ class Ensemble:
     def tasks(self) -> dict[str, T.Task]:
         """Every task the runs predict, by name."""
         return {t.name: t for _, info, _ in self.runs
-                for t in (T.from_spec(s) for s in info["tasks"].values())}
+                for t in saved_tasks(info)}
 
     def score(self, texts: Sequence[str], ids: Sequence[Any] | None = None,
               batch_tokens: int = 4096, progress: bool = False) -> pd.DataFrame:
@@ -184,7 +196,7 @@ class Ensemble:
             lay = info["layout"]
             token_ids, _ = tokens.tokenize_texts(texts, tokenizer, lay["max_length"])
             data = Split(keys=keys, ids=token_ids, layout=lay, targets={}, present={})
-            task_list = [T.from_spec(s) for s in info["tasks"].values()]
+            task_list = saved_tasks(info)
             with torch.inference_mode():
                 pred = predict(model, task_list, data, batch_tokens // lay["max_length"] or 1,
                                self.device, info["scored_bf16"],

@@ -25,10 +25,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from psymtl import batching, dropout, machine
+from psymtl import batching, machine
 from psymtl.io import atomic_path
 from psymtl.logs import progress
-from psymtl.optim import AdamW, Schedule, lr_schedule
+from psymtl.optim import adamw, lr_schedule
 from psymtl.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    dropout.seed(seed)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     # use_deterministic_algorithms(True, warn_only=True) without its torch._inductor import
     # (~0.9 s a process; inductor's flag matters to torch.compile only, which is not used)
@@ -307,8 +306,8 @@ class TrainStep:
 
     model: nn.Module
     combiner: nn.Module
-    optim: AdamW
-    sched: Schedule
+    optim: torch.optim.AdamW
+    sched: torch.optim.lr_scheduler.LambdaLR
     scaler: torch.amp.GradScaler | None
     precision: str
     device: torch.device
@@ -367,7 +366,7 @@ def fit(model: nn.Module, combiner: nn.Module, tasks: Sequence[Task], train: Spl
     combiner.to(device)
     if s.gradient_checkpointing:
         enable_gradient_checkpointing(model)
-    optim = AdamW(_param_groups(model, combiner, s.weight_decay), lr=s.lr)
+    optim = adamw(_param_groups(model, combiner, s.weight_decay), lr=s.lr)
     groups = train.keys["dataset"].to_numpy()
     steps_per_epoch = len(batching.train_batches(train.lengths, groups, s.batch_size, s.seed, 0,
                                                  s.mixing))
@@ -469,7 +468,6 @@ def _checkpoint(path: Path, run_key: dict, state: dict, model, combiner, optim, 
                "sched": sched.state_dict(),
                "scaler": scaler.state_dict() if scaler is not None else None,
                "torch_rng": torch.get_rng_state(),
-               "dropout_rng": dropout.get_state(),
                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -492,7 +490,6 @@ def _resume(path: Path, run_key: dict, model, combiner, optim, sched, scaler
     if scaler is not None and payload.get("scaler") is not None:
         scaler.load_state_dict(payload["scaler"])
     torch.set_rng_state(payload["torch_rng"])
-    dropout.set_state(payload["dropout_rng"])
     if payload["cuda_rng"] is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(payload["cuda_rng"])
     return payload["state"]

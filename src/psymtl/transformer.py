@@ -1,12 +1,14 @@
-"""BERT and ALBERT encoders in plain PyTorch that read and write Hugging Face checkpoints.
+"""BERT and ALBERT encoders in plain PyTorch that read and write Hugging Face checkpoints:
+the opt-in CPU encoder path (``training.encoder_impl: psymtl``; docs/encoders.md).
 
 The same computation as ``transformers``' ``BertModel`` / ``AlbertModel`` (absolute positions,
 one segment, scaled-dot-product attention; tested equal to them; in training on the CPU the
-dropout masks come from :mod:`psymtl.dropout`), with the same parameter names, so a folder
-this module writes loads with ``AutoModel.from_pretrained`` and the other way round. What it
-saves is start-up: a training job imports PyTorch and safetensors only, not ``transformers``
-and its model machinery (about 2.7 s a process, paid by every one of a run's training jobs).
-The pooler's weights are kept for the checkpoint but never computed.
+dropout masks come from a :class:`psymtl.dropout.MaskGenerator` the encoder owns, seeded when
+it is built, its state in the encoder's ``state_dict``), with the same parameter names, so a
+folder this module writes loads with ``AutoModel.from_pretrained`` and the other way round.
+In our training loop on the CPU it is ahead of ``transformers``' BertModel (docs/encoders.md
+has the measured ratio); it runs on the CPU only. The pooler's weights are kept for the
+checkpoint but never computed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from psymtl.dropout import Dropout, softmax_dropout
+from psymtl.dropout import Dropout, MaskGenerator, softmax_dropout
 
 ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "silu": F.silu, "swish": F.silu,
                "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
@@ -36,6 +38,7 @@ DEFAULTS = {
                    pad_token_id=0, embedding_size=128, num_hidden_groups=1, inner_group_num=1),
 }
 WEIGHTS = ("model.safetensors", "pytorch_model.bin")
+SHARDED = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
 
 
 def supports(config: dict[str, Any]) -> bool:
@@ -56,10 +59,10 @@ def additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 class SelfAttention(nn.Module):
     """Multi-head self-attention: projections ``query``, ``key``, ``value``."""
 
-    def __init__(self, c: SimpleNamespace):
+    def __init__(self, c: SimpleNamespace, masks: MaskGenerator):
         super().__init__()
         self.heads = c.num_attention_heads
-        self.dropout = Dropout(c.attention_probs_dropout_prob)  # its p, inside attention
+        self.dropout = Dropout(c.attention_probs_dropout_prob, masks)  # its p, in attention
         self.query = nn.Linear(c.hidden_size, c.hidden_size)
         self.key = nn.Linear(c.hidden_size, c.hidden_size)
         self.value = nn.Linear(c.hidden_size, c.hidden_size)
@@ -75,7 +78,7 @@ class SelfAttention(nn.Module):
             scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-1, -2)
             if mask is not None:
                 scores = scores.add_(mask)
-            probs, scale = softmax_dropout(scores, self.dropout.p, True)
+            probs, scale = softmax_dropout(scores, self.dropout.p, True, self.dropout.masks)
             a = probs @ (v * scale)
         else:
             a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
@@ -86,11 +89,11 @@ class SelfAttention(nn.Module):
 class AddNorm(nn.Module):
     """``dense`` -> dropout -> ``LayerNorm`` of the sum with the residual (BERT's outputs)."""
 
-    def __init__(self, d_in: int, c: SimpleNamespace):
+    def __init__(self, d_in: int, c: SimpleNamespace, masks: MaskGenerator):
         super().__init__()
         self.dense = nn.Linear(d_in, c.hidden_size)
         self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
-        self.dropout = Dropout(c.hidden_dropout_prob)
+        self.dropout = Dropout(c.hidden_dropout_prob, masks)
 
     def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         return self.LayerNorm(residual + self.dropout(self.dense(x)))
@@ -99,14 +102,14 @@ class AddNorm(nn.Module):
 class BertLayer(nn.Module):
     """``attention.self``, ``attention.output``, ``intermediate.dense``, ``output``."""
 
-    def __init__(self, c: SimpleNamespace):
+    def __init__(self, c: SimpleNamespace, masks: MaskGenerator):
         super().__init__()
         self.attention = nn.Module()
-        self.attention.self = SelfAttention(c)
-        self.attention.output = AddNorm(c.hidden_size, c)
+        self.attention.self = SelfAttention(c, masks)
+        self.attention.output = AddNorm(c.hidden_size, c, masks)
         self.intermediate = nn.Module()
         self.intermediate.dense = nn.Linear(c.hidden_size, c.intermediate_size)
-        self.output = AddNorm(c.intermediate_size, c)
+        self.output = AddNorm(c.intermediate_size, c, masks)
         self.act = ACTIVATIONS[c.hidden_act]
 
     def forward(self, x: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -118,15 +121,15 @@ class AlbertLayer(nn.Module):
     """ALBERT's layer: ``attention`` (``query``, ``key``, ``value``, ``dense``, ``LayerNorm``),
     ``ffn``, ``ffn_output``, ``full_layer_layer_norm``."""
 
-    def __init__(self, c: SimpleNamespace):
+    def __init__(self, c: SimpleNamespace, masks: MaskGenerator):
         super().__init__()
-        self.attention = SelfAttention(c)
+        self.attention = SelfAttention(c, masks)
         self.attention.dense = nn.Linear(c.hidden_size, c.hidden_size)
         self.attention.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
         self.ffn = nn.Linear(c.hidden_size, c.intermediate_size)
         self.ffn_output = nn.Linear(c.intermediate_size, c.hidden_size)
         self.full_layer_layer_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
-        self.act, self.dropout = ACTIVATIONS[c.hidden_act], Dropout(c.hidden_dropout_prob)
+        self.act, self.dropout = ACTIVATIONS[c.hidden_act], Dropout(c.hidden_dropout_prob, masks)
 
     def forward(self, x: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         at = self.attention
@@ -143,13 +146,13 @@ def _embedding(rows: int, dim: int, padding_idx: int | None = None) -> nn.Embedd
 
 
 class Embeddings(nn.Module):
-    def __init__(self, c: SimpleNamespace, d: int):
+    def __init__(self, c: SimpleNamespace, d: int, masks: MaskGenerator):
         super().__init__()
         self.word_embeddings = _embedding(c.vocab_size, d, padding_idx=c.pad_token_id)
         self.position_embeddings = _embedding(c.max_position_embeddings, d)
         self.token_type_embeddings = _embedding(c.type_vocab_size, d)
         self.LayerNorm = nn.LayerNorm(d, eps=c.layer_norm_eps)
-        self.dropout = Dropout(c.hidden_dropout_prob)
+        self.dropout = Dropout(c.hidden_dropout_prob, masks)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None
                 ) -> torch.Tensor:
@@ -161,32 +164,42 @@ class Embeddings(nn.Module):
 
 
 class Encoder(nn.Module):
-    """A BERT or ALBERT encoder; ``forward`` returns an object with ``last_hidden_state``."""
+    """A BERT or ALBERT encoder; ``forward`` returns an object with ``last_hidden_state``.
+    ``seed`` seeds its dropout masks' generator, whose state is its ``state_dict``'s
+    ``_extra_state``."""
 
-    def __init__(self, config: dict[str, Any]):
+    def __init__(self, config: dict[str, Any], seed: int = 0):
         super().__init__()
         if not supports(config):
             raise ValueError(f"not a BERT/ALBERT encoder this module computes: {config}")
         kind = config["model_type"]
         self.config_dict = DEFAULTS[kind] | config
         self.config = c = SimpleNamespace(**self.config_dict)
+        self.masks = m = MaskGenerator(seed)
         self.encoder = nn.Module()
         if kind == "bert":
-            self.embeddings = Embeddings(c, c.hidden_size)
-            self.encoder.layer = nn.ModuleList(BertLayer(c) for _ in range(c.num_hidden_layers))
+            self.embeddings = Embeddings(c, c.hidden_size, m)
+            self.encoder.layer = nn.ModuleList(BertLayer(c, m)
+                                               for _ in range(c.num_hidden_layers))
             self.pooler = nn.Module()
             self.pooler.dense = nn.Linear(c.hidden_size, c.hidden_size)
         else:
-            self.embeddings = Embeddings(c, c.embedding_size)
+            self.embeddings = Embeddings(c, c.embedding_size, m)
             self.encoder.embedding_hidden_mapping_in = nn.Linear(c.embedding_size, c.hidden_size)
             self.encoder.albert_layer_groups = nn.ModuleList()
             for _ in range(c.num_hidden_groups):
                 group = nn.Module()
-                group.albert_layers = nn.ModuleList(AlbertLayer(c)
+                group.albert_layers = nn.ModuleList(AlbertLayer(c, m)
                                                     for _ in range(c.inner_group_num))
                 self.encoder.albert_layer_groups.append(group)
             self.pooler = nn.Linear(c.hidden_size, c.hidden_size)
         self.pooler.requires_grad_(False)  # never computed: kept so checkpoints stay whole
+
+    def get_extra_state(self) -> torch.Tensor:
+        return self.masks.state()
+
+    def set_extra_state(self, state: torch.Tensor) -> None:
+        self.masks.set_state(state)
 
     def layers(self) -> list[nn.Module]:
         """The layers in the order they run (ALBERT's shared layers repeated)."""
@@ -199,6 +212,9 @@ class Encoder(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None) -> SimpleNamespace:
+        if input_ids.device.type != "cpu":
+            raise RuntimeError("encoder_impl psymtl computes on the CPU only; on "
+                               f"{input_ids.device.type} use encoder_impl transformers")
         x = self.embeddings(input_ids, token_type_ids)
         if self.config.model_type == "albert":
             x = self.encoder.embedding_hidden_mapping_in(x)
@@ -216,7 +232,8 @@ class Encoder(nn.Module):
         arch = {"bert": "BertModel", "albert": "AlbertModel"}[self.config.model_type]
         (folder / "config.json").write_text(json.dumps(
             self.config_dict | {"architectures": [arch]}, indent=2, sort_keys=True))
-        save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()},
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()
+                   if k != "_extra_state"},  # the masks' generator: a run's, not the model's
                   folder / "model.safetensors", metadata={"format": "pt"})
 
 
@@ -224,17 +241,19 @@ def read_config(folder: str | Path) -> dict[str, Any]:
     return json.loads((Path(folder) / "config.json").read_text())
 
 
-def load(folder: str | Path) -> Encoder:
+def load(folder: str | Path, seed: int = 0) -> Encoder:
     """The encoder saved in ``folder`` (a base model, or the base of a ``*ForMaskedLM`` /
-    ``*ForPreTraining`` checkpoint; old ``gamma``/``beta`` names are read too)."""
+    ``*ForPreTraining`` checkpoint; old ``gamma``/``beta`` names are read too; one file or
+    shards; stored in any float dtype, loaded in fp32), its masks seeded with ``seed``."""
     folder = Path(folder)
-    model = _empty(read_config(folder))
+    model = _empty(read_config(folder), seed)
     _init(model.pooler, model.config.initializer_range)  # masked-LM checkpoints have none
     state = _read_weights(folder)
     prefix = model.config.model_type + "."
     state = {_modern(k.removeprefix(prefix)): v for k, v in state.items()}
     own = model.state_dict()
-    missing = [k for k in own if k not in state and not k.startswith("pooler")]
+    missing = [k for k in own if k not in state and not k.startswith("pooler")
+               and k != "_extra_state"]
     if missing:
         raise ValueError(f"{folder}: the checkpoint lacks {len(missing)} of the encoder's "
                          f"weights, e.g. {missing[:3]}")
@@ -242,28 +261,28 @@ def load(folder: str | Path) -> Encoder:
     return model
 
 
-def from_module(hf_model: nn.Module) -> Encoder:
+def from_module(hf_model: nn.Module, seed: int = 0) -> Encoder:
     """The same encoder as a ``transformers`` BertModel/AlbertModel (its weights copied)."""
-    model = _empty(hf_model.config.to_dict())
+    model = _empty(hf_model.config.to_dict(), seed)
     state = hf_model.state_dict()
-    model.load_state_dict({k: state[k] for k in model.state_dict()})
+    model.load_state_dict({k: state.get(k, v) for k, v in model.state_dict().items()})
     return model
 
 
 def random(config: dict[str, Any], seed: int) -> Encoder:
-    """A seeded randomly initialised encoder."""
-    model = _empty(config)
+    """A seeded randomly initialised encoder (its masks seeded with ``seed`` too)."""
+    model = _empty(config, seed)
     _init(model, model.config.initializer_range, torch.Generator().manual_seed(seed))
     return model
 
 
-def _empty(config: dict[str, Any]) -> Encoder:
+def _empty(config: dict[str, Any], seed: int = 0) -> Encoder:
     """An encoder with uninitialised weights (built on the meta device: no time spent on a
     random initialisation that loaded weights would overwrite). Each tensor is then made by
     ``torch.empty``: ``Module.to_empty``'s ``empty_like`` of a meta tensor imports sympy
     (about 0.5 s a process)."""
     with torch.device("meta"):
-        model = Encoder(config)
+        model = Encoder(config, seed)
     for module in model.modules():
         for name, p in list(module.named_parameters(recurse=False)):
             setattr(module, name, nn.Parameter(torch.empty(p.shape, dtype=p.dtype),
@@ -293,13 +312,20 @@ def _modern(key: str) -> str:
 
 
 def _read_weights(folder: Path) -> dict[str, torch.Tensor]:
+    for name in SHARDED:
+        index = folder / name
+        if index.is_file():
+            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+            return {k: v for shard in shards for k, v in _read_file(folder / shard).items()}
     for name in WEIGHTS:
-        path = folder / name
-        if path.is_file():
-            if name.endswith(".safetensors"):
-                from safetensors.torch import load_file
+        if (folder / name).is_file():
+            return _read_file(folder / name)
+    raise FileNotFoundError(f"{folder}: no {' or '.join(WEIGHTS + SHARDED)}")
 
-                return load_file(path)
-            return torch.load(path, map_location="cpu", weights_only=True)
-    raise FileNotFoundError(f"{folder}: no {' or '.join(WEIGHTS)}")
 
+def _read_file(path: Path) -> dict[str, torch.Tensor]:
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(path)
+    return torch.load(path, map_location="cpu", weights_only=True)
