@@ -166,3 +166,27 @@ def test_a_selected_task_outside_the_condition_stops_naming_it():
     with pytest.raises(ConfigError, match=r"studies\.B\.conditions\.single_task_stress\.select"
                                           r"\.task: 'depression' is not one of the condition's"):
         settings.check(bad)
+
+
+def test_a_condition_may_train_on_fewer_tokens_than_the_cache_never_more():
+    import numpy as np
+    import pandas as pd
+
+    from psymtl import experiment
+
+    layout = {"prefix": [101], "suffix": [102], "pad_id": 0, "max_length": 512}
+    df = pd.DataFrame({"id": ["a", "b"], "ids": [np.arange(510), np.arange(20)]})
+    short, lay = experiment.shorten(df, layout, 128)
+    assert lay["max_length"] == 128 and [len(x) for x in short["ids"]] == [126, 20]
+    assert (short["ids"][0] == np.arange(126)).all()  # the post's start is kept
+    assert experiment.shorten(df, layout, None)[0] is df
+    with pytest.raises(ValueError, match="longer than the token cache"):
+        experiment.shorten(df, layout, 1024)
+    config = settings.load([], ROOT)
+    update_config(config, {"studies": {"C": {"conditions": {"flat": {
+        "sweep": {"max_length": [256, 512]}}}}}})
+    with pytest.raises(ConfigError, match=r"conditions\.flat\.max_length: 512 tokens, longer "
+                                          r"than the token cache \(tokenize\.max_length: 128\)"):
+        settings.check(config)
+    update_config(config, {"tokenize": {"max_length": 512}})
+    settings.check(config)

@@ -52,6 +52,7 @@ class RunSettings:
     encoder_path: str | None = None  # a locally adapted encoder that replaces ``encoder``
     attn_implementation: str = "sdpa"  # transformers' attention (docs/encoders.md)
     encoder_impl: str = "transformers"  # or "psymtl": the hand-written BERT/ALBERT (CPU)
+    max_length: int | None = None  # tokens per post, specials included; None: the cache's
     settings: Mapping[str, Any] = field(default_factory=dict)  # as plain data, without seed
 
     @classmethod
@@ -72,7 +73,8 @@ class RunSettings:
                    pretrain_tasks=tuple(tasks[n] for n in plain.get("pretrain_tasks") or ()),
                    encoder_path=plain.get("encoder_path"),
                    attn_implementation=plain.get("attn_implementation", "sdpa"),
-                   encoder_impl=plain.get("encoder_impl", "transformers"), settings=plain)
+                   encoder_impl=plain.get("encoder_impl", "transformers"),
+                   max_length=plain.get("max_length"), settings=plain)
 
     @property
     def seed(self) -> int:
@@ -102,6 +104,20 @@ def load_examples(paths: Mapping[str, Mapping[str, str]]) -> tuple[pd.DataFrame,
         layout = lay
         frames.append(df.assign(dataset=dataset))
     return pd.concat(frames, ignore_index=True), layout or {}
+
+
+def shorten(df: pd.DataFrame, layout: dict, max_length: int | None
+            ) -> tuple[pd.DataFrame, dict]:
+    """The examples cut to ``max_length`` tokens (specials included) from the token cache's
+    longer layout; None or the cache's own length leaves them as they are."""
+    if max_length is None or max_length == layout["max_length"]:
+        return df, layout
+    if max_length > layout["max_length"]:
+        raise ValueError(f"training.max_length {max_length} is longer than the token cache's "
+                         f"{layout['max_length']} (tokenize.max_length): raise that")
+    budget = max_length - len(layout["prefix"]) - len(layout["suffix"])
+    return df.assign(ids=[np.asarray(x)[:budget] for x in df["ids"]]), \
+        {**layout, "max_length": max_length}
 
 
 def make_split(df: pd.DataFrame, layout: dict, tasks: Sequence[Task], split: str,
@@ -212,7 +228,7 @@ def run(rs: RunSettings, inputs: Mapping[str, Mapping[str, str]], out_dir: str |
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
     settings, task_list, known = rs.trainer, list(rs.tasks), rs.known
-    df, layout = load_examples(inputs)
+    df, layout = shorten(*load_examples(inputs), rs.max_length)
     if rs.augment:
         budget = layout["max_length"] - len(layout["prefix"]) - len(layout["suffix"])
         df = augment(df, encoders.load_tokenizer(rs.encoder), list(rs.augment), budget)

@@ -167,6 +167,13 @@ def check(config: Mapping[str, Any]) -> None:
                 if t not in known:
                     problems.append(f"studies.{st}.conditions.{c}.tasks: unknown task {t!r}; "
                                     f"the configured datasets have {sorted(known)}")
+            longest = max([cond.get("max_length") or 0, *(
+                v for v in ((s["conditions"][c].get("sweep") or {}).get("max_length") or [])
+                if isinstance(v, int))])
+            if longest > config["tokenize"]["max_length"]:
+                problems.append(f"studies.{st}.conditions.{c}.max_length: {longest} tokens, "
+                                "longer than the token cache (tokenize.max_length: "
+                                f"{config['tokenize']['max_length']}); raise that")
             chosen = (cond.get("select") or {}).get("task")
             if chosen not in (None, "all", *cond.get("tasks", [])):
                 problems.append(f"studies.{st}.conditions.{c}.select.task: {chosen!r} is not "
