@@ -74,3 +74,25 @@ def test_gap_factors_give_each_factors_effect_and_the_remaining_gap():
     # the collapsed seed of the epochs run is not counted
     assert out.loc["epochs=6", "seeds"] == "2 vs 3"
     assert out.loc["epochs=6", "effect"] == pytest.approx(np.mean([0.50, 0.51]) - 0.47)
+
+
+def test_each_gap_gets_its_most_specific_note_or_unexplained():
+    import pandas as pd
+
+    from psymtl import reproduction
+
+    comp = pd.DataFrame([
+        {"study": "C", "condition": "flat", "task": "temporal", "metric": "accuracy",
+         "ours_mean": 0.47, "paper_mean": 0.60, "difference": -0.13},
+        {"study": "C", "condition": "hdln", "task": "temporal", "metric": "accuracy",
+         "ours_mean": 0.45, "paper_mean": 0.50, "difference": -0.05},
+        {"study": "B", "condition": "x", "task": "depression", "metric": "f1",
+         "ours_mean": 0.80, "paper_mean": 0.90, "difference": -0.10},
+        {"study": "C", "condition": "hdln", "task": "lonely", "metric": "f1",
+         "ours_mean": 0.96, "paper_mean": 0.97, "difference": -0.01}])  # within 0.03: none
+    notes = {"C/flat/*/*": "FLAT", "C/*/*/*": "ANY-C"}
+    out = reproduction.gaps(comp, notes)
+    assert len(out) == 3
+    assert "flat / temporal / accuracy" in out[0] and out[0].endswith("FLAT")
+    assert "hdln / temporal / accuracy" in out[1] and out[1].endswith("ANY-C")
+    assert out[2].endswith("Unexplained.")

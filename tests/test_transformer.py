@@ -9,12 +9,14 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoModel
 
-from psymtl import dropout, encoders, transformer
+from psymtl import datasets, dropout, encoders, transformer
 
 IDS = torch.randint(1000, 30000, (4, 21), generator=torch.Generator().manual_seed(0))
 MASK = torch.ones(4, 21, dtype=torch.long)
 MASK[1, 12:] = 0
 MASK[3, 4:] = 0
+
+TASKS = datasets.tasks({name: {} for name in ("dreaddit", "pirina")})
 
 
 def pair(spec: str, tmp_path) -> tuple[torch.nn.Module, torch.nn.Module]:
@@ -151,7 +153,6 @@ def test_fp16_and_sharded_checkpoints_load(stored, tmp_path):
 
 def test_the_masks_generator_is_seeded_saved_in_the_state_dict_and_shared_by_task_layers():
     from psymtl import models
-    from psymtl.tasks import get
 
     a = encoders.load_encoder("tiny-bert", seed=4, impl="psymtl").train()
     b = encoders.load_encoder("tiny-bert", seed=4, impl="psymtl").train()
@@ -160,7 +161,7 @@ def test_the_masks_generator_is_seeded_saved_in_the_state_dict_and_shared_by_tas
     first = hidden(a)
     a.load_state_dict(state)  # as a resumed run restores it
     torch.testing.assert_close(hidden(a), first)
-    model = models.build("double_encoder", a, [get("depression"), get("stress")])
+    model = models.build("double_encoder", a, [TASKS["depression"], TASKS["stress"]])
     layer = model.task_layers.layers["stress"]
     assert layer.attention.self.dropout.masks is a.masks
     assert "encoder._extra_state" in model.state_dict()
@@ -168,9 +169,8 @@ def test_the_masks_generator_is_seeded_saved_in_the_state_dict_and_shared_by_tas
 
 def test_a_saved_run_reloads_with_the_encoder_path_it_trained_with(tmp_path):
     from psymtl import models, saved
-    from psymtl.tasks import get
 
-    task = [get("stress")]
+    task = [TASKS["stress"]]
     model = models.build("double_encoder", encoders.load_encoder("tiny-bert", 2, impl="psymtl"),
                          task).eval()
     cond = {"encoder": "tiny-bert", "encoder_impl": "psymtl", "model": "double_encoder",
