@@ -96,3 +96,26 @@ def test_each_gap_gets_its_most_specific_note_or_unexplained():
     assert "flat / temporal / accuracy" in out[0] and out[0].endswith("FLAT")
     assert "hdln / temporal / accuracy" in out[1] and out[1].endswith("ANY-C")
     assert out[2].endswith("Unexplained.")
+
+
+def test_runs_of_other_training_code_are_flagged(tmp_path):
+    import json
+
+    from psymtl import provenance, reproduction
+
+    for seed, code in ((1, provenance.code_version()), (2, {"training_code": "0" * 16}),
+                       (3, None)):
+        d = tmp_path / "main" / "C" / "flat" / f"seed{seed}"
+        d.mkdir(parents=True)
+        (d / "metrics.json").write_text(json.dumps({"test": {}}))
+        (d / "train_summary.json").write_text(json.dumps({"settings": {}} | (
+            {"code": code} if code else {})))
+    stale = reproduction.stale_runs(reproduction.runs(tmp_path))
+    assert stale.to_dict("records") == [
+        {"setup": "main", "study": "C", "condition": "flat", "training code": "other",
+         "seeds": "2"},
+        {"setup": "main", "study": "C", "condition": "flat", "training code": "unrecorded",
+         "seeds": "3"}]
+    code = provenance.code_version()
+    assert len(code["training_code"]) == 16
+    assert code["commit"] is None or len(code["commit"].removesuffix("+dirty")) == 40

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from psymtl import encoders, evaluation, machine, metrics, models, weighting
+from psymtl import encoders, evaluation, machine, metrics, models, provenance, weighting
 from psymtl import predictions as P
 from psymtl.io import read_json, write_json, write_parquet
 from psymtl.tasks import Task, TaskSet
@@ -278,7 +278,10 @@ def run(rs: RunSettings, inputs: Mapping[str, Mapping[str, str]], out_dir: str |
     steps = pd.DataFrame(summary.pop("log"))
     steps.to_csv(out_dir / "train_log.csv", index=False)
     summary |= {"settings": rs.identity(), "machine": machine.describe(),
-                "examples": {"train": len(train), "dev": len(dev), "test": len(test)}}
+                "code": provenance.code_version(),
+                "examples": {"train": len(train), "dev": len(dev), "test": len(test)},
+                "train_examples_per_task": {t.name: int(train.present[t.name].sum())
+                                            for t in task_list}}
     write_json(summary, out_dir / "train_summary.json")
     for ckpt in (out_dir / "resume.pt", out_dir / "pretrain" / "resume.pt"):
         ckpt.unlink(missing_ok=True)
