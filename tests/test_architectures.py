@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from psymtl import datasets, encoders, mlm, models, saved, weighting
 from psymtl.trainer import Settings, Split, fit, predict, seed_everything
@@ -267,3 +268,32 @@ def test_every_fusion_runs_on_the_posts_with_its_tasks_target(kind, tiny):
         for n, g in grads[0].items():
             torch.testing.assert_close(g, grads[1][n], rtol=1e-4, atol=1e-6,
                                        msg=f"{kind} {fusion} {n}")
+
+
+@pytest.mark.slow
+def test_every_study_b_and_c_condition_runs_on_a_deberta_encoder(workflow):
+    """The workflow end to end with a tiny DeBERTa-v2 (relative positions, no SDPA): every
+    Study B and C condition trains and is scored, the Double Encoders are saved, reload and
+    score new posts."""
+    from conftest import snakemake
+
+    import psymtl
+
+    folder = build(workflow, "deberta-v2")
+    (workflow / "deberta.yaml").write_text(yaml.safe_dump({
+        "run_studies": ["B", "C"], "seeds": [1], "training": {"encoder": folder},
+        "models": {"save": ["B/double_encoders"]}}))
+    snakemake(workflow, "--cores", "2", "--configfile", "tests/configs/tiny.yaml",
+              "deberta.yaml", timeout=1500)
+    res = workflow / "results"
+    config = yaml.safe_load((workflow / "config.yaml").read_text())
+    for study in ("B", "C"):
+        for cond in config["studies"][study]["conditions"]:
+            metrics = json.loads((res / study / cond / "seed1" / "metrics.json").read_text())
+            assert metrics["test"], (study, cond)
+            summary = json.loads((res / study / cond / "seed1" / "train_summary.json")
+                                 .read_text())
+            assert summary["settings"]["encoder"] == folder
+    scores = psymtl.load(res / "B" / "double_encoders" / "seed1" / "model").score(
+        ["I feel hopeless", "a calm day"])
+    assert len(scores) == 2 and {"depression", "stress"} <= set(scores.columns)
