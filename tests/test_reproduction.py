@@ -119,3 +119,36 @@ def test_runs_of_other_training_code_are_flagged(tmp_path):
     code = provenance.code_version()
     assert len(code["training_code"]) == 16
     assert code["commit"] is None or len(code["commit"].removesuffix("+dirty")) == 40
+
+
+def test_the_learned_weights_rate_is_chosen_on_dev_among_healthy_runs_that_learn(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from psymtl import reproduction
+
+    health_ok = {"test": {"temporal": {"n": 10, "top_class": 0, "top_share": 0.5,
+                                       "gold_share_of_top": 0.4, "gold_top_share": 0.4,
+                                       "classes_predicted": 3, "classes_gold": 3}}}
+    health_bad = {"test": {"temporal": {**health_ok["test"]["temporal"], "top_share": 1.0,
+                                        "classes_predicted": 1}}}
+    # lr, seed, dev, final lonely weight (start 0.2), collapsed
+    cases = [(3e-4, 1, 0.70, 0.21, False), (3e-4, 2, 0.71, 0.21, False),
+             (1e-3, 1, 0.66, 0.30, False), (1e-3, 2, 0.68, 0.31, False),
+             (1e-2, 1, 0.75, 0.80, True), (1e-2, 2, 0.74, 0.82, False)]
+    for lr, seed, dev, w, bad in cases:
+        d = tmp_path / "weights_lr" / "C" / f"hdln_learned~weighting.lr={lr}" / f"seed{seed}"
+        d.mkdir(parents=True)
+        (d / "metrics.json").write_text(json.dumps({
+            "test": {"temporal": {"intersection": dev - 0.1}},
+            "health": health_bad if bad else health_ok}))
+        (d / "train_summary.json").write_text(json.dumps({
+            "settings": {"weighting": {"lr": lr}}, "best": dev}))
+        pd.DataFrame({"step": [1, 50], "w_gamma_g/lonely": [0.2, w],
+                      "w_gamma_l/lonely": [0.2, w], "w_lambda/global": [0.5, 0.5]}).to_csv(
+            d / "train_log.csv", index=False)
+    out = reproduction.weight_lr_choice(reproduction.runs(tmp_path), {}).set_index("weights lr")
+    assert out.loc[1e-2, "collapsed seeds"] == "1" and not out.loc[1e-2, "chosen"]
+    assert not out.loc[3e-4, "learns"] and out.loc[1e-3, "learns"]
+    assert out.loc[1e-3, "chosen"] and out["chosen"].sum() == 1  # 3e-4 has a better dev

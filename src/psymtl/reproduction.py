@@ -334,24 +334,32 @@ def _significance(runs_: pd.DataFrame, config: dict, tasks: Mapping[str, Task]) 
             .replace("# Headline claims", "### Headline claims").replace("# Tests", "### Tests")]
 
 
+MIN_DRIFT = 0.05  # a learned weight that ends at least this far from its start has learned
+
+
 def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     """Per learning rate of the learned loss weights: seeds, collapsed seeds, the dev
     selection score (mean ± sd over the healthy seeds; what the choice is made on), test
-    duration intersection, and the weights at the end of training (mean over seeds);
-    ``chosen``: the best dev score among the values with no collapsed seed."""
+    duration intersection, the weights at the end of training and the largest distance of a
+    weight from its start (``drift``; means over seeds). ``chosen``: the best dev score among
+    the values with no collapsed seed whose weights learn (drift by at least
+    :data:`MIN_DRIFT`, as the paper's Fig. 4 shows its weights doing); where no healthy value
+    learns, the best dev score among the healthy values (``learns`` says which)."""
     from psymtl import health
 
     rows = []
     for r in table.itertuples():
         summary = read_json(Path(r.dir) / "train_summary.json")
-        last = pd.read_csv(Path(r.dir) / "train_log.csv").iloc[-1]
+        log = pd.read_csv(Path(r.dir) / "train_log.csv")
+        w = [c for c in log.columns if c.startswith("w_")]
         rows.append({"lr": summary["settings"]["weighting"]["lr"], "seed": r.seed,
                      "collapsed": bool(health.judge(r.metrics, thresholds)),
                      "dev": summary["best"],
                      "test": r.metrics["test"]["temporal"]["intersection"],
-                     "gamma_g lonely": last["w_gamma_g/lonely"],
-                     "gamma_l lonely": last["w_gamma_l/lonely"],
-                     "lambda global": last["w_lambda/global"]})
+                     "drift": float((log[w].iloc[-1] - log[w].iloc[0]).abs().max()),
+                     **{k: log[c].iloc[-1] for k, c in (("gamma_g lonely", "w_gamma_g/lonely"),
+                                                        ("gamma_l lonely", "w_gamma_l/lonely"),
+                                                        ("lambda global", "w_lambda/global"))}})
     if not rows:
         return pd.DataFrame()
     runs_ = pd.DataFrame(rows)
@@ -365,12 +373,15 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
                     "test duration intersection": tables.fmt(ok["test"].mean(),
                                                              ok["test"].std()),
                     **{f"final {k}": g[k].mean() for k in ("gamma_g lonely", "gamma_l lonely",
-                                                          "lambda global")}})
+                                                          "lambda global")},
+                    "drift": g["drift"].mean()})
     out = pd.DataFrame(out)
+    out["learns"] = out["drift"] >= MIN_DRIFT
     healthy = out[out["collapsed seeds"] == ""]
+    eligible = healthy[healthy["learns"]] if healthy["learns"].any() else healthy
     out["chosen"] = False
-    if len(healthy):
-        out.loc[healthy["dev mean"].idxmax(), "chosen"] = True
+    if len(eligible):
+        out.loc[eligible["dev mean"].idxmax(), "chosen"] = True
     return out.drop(columns="dev mean")
 
 
