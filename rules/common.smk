@@ -210,3 +210,11 @@ def posts_to_score(wildcards):
         )
     chosen = config["predict"]["models"] or [f"{st}/{c}" for st, c in SAVED]
     return [f"{RESULTS}/predict/{m}.csv" for m in chosen]
+
+
+def card_datasets(study, condition):
+    """The data sets a condition trains on, as its model cards name them: kind and source."""
+    return {
+        d: {"kind": dataset_kind(d).NAME, "source": config["datasets"][d]["source"]}
+        for d in condition_datasets(study, condition)
+    }

@@ -3,14 +3,6 @@
 # predict`: a user's posts scored by the ensemble of a saved condition's seeds.
 
 
-def card_datasets(study, condition):
-    """The data sets a condition trains on, as its model cards name them: kind and source."""
-    return {
-        d: {"kind": dataset_kind(d).NAME, "source": config["datasets"][d]["source"]}
-        for d in condition_datasets(study, condition)
-    }
-
-
 rule model_card:
     input:
         metrics=lambda w: [f"{run_dir(w.study, w.condition, s)}/metrics.json" for s in config["seeds"]],
