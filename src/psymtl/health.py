@@ -21,7 +21,7 @@ gold share by at least ``min_excess``; a regression task when the predictions' s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -74,15 +74,3 @@ def describe(m: Mapping[str, float]) -> str:
         return f"prediction sd {m['pred_sd']:.3g} vs target sd {m['gold_sd']:.3g}"
     return (f"{m['top_share']:.0%} of posts predicted class {m['top_class']} "
             f"(gold {m['gold_share_of_top']:.0%}; gold majority {m['gold_top_share']:.0%})")
-
-
-def runs_collapsed(runs: Iterable[Mapping[str, Any]], thresholds: Mapping[str, float]
-                   ) -> dict[tuple[str, str, int], list[str]]:
-    """``(study, condition, seed) -> collapsed tasks`` for each run (``{study, condition,
-    seed, metrics}`` with the metrics already read), only the collapsed ones."""
-    out = {}
-    for r in runs:
-        tasks = judge(r["metrics"], thresholds)
-        if tasks:
-            out[(r["study"], r["condition"], int(r["seed"]))] = tasks
-    return out

@@ -129,6 +129,17 @@ def describe_runs(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def collapsed_runs(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
+    """Every committed run whose test predictions collapsed, a row per collapsed task with
+    what the guard saw (:func:`psymtl.health.describe`)."""
+    from psymtl import health
+
+    rows = [{"setup": r.setup, "study": r.study, "condition": r.condition, "seed": r.seed,
+             "task": task, "test predictions": health.describe(r.metrics["health"]["test"][task])}
+            for r in table.itertuples() for task in health.judge(r.metrics, thresholds)]
+    return pd.DataFrame(rows)
+
+
 def code_status(summary: dict) -> str:
     """``current`` when a run's training code is the code that ships, ``other`` when it
     differs, ``unrecorded`` for a run made before runs recorded it."""
@@ -242,6 +253,11 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
           f"under `{root}`; `collect` adds a finished workflow's runs first, see README).\n",
           "## What ran\n", describe_runs(table).to_markdown(index=False) + "\n",
           notes.get("setup_note", "").strip() + "\n"]
+    bad = collapsed_runs(table, config["health"])
+    if len(bad):
+        md += ["**Collapsed runs** (the collapse guard, `health` in the config: named here, "
+               "never counted in a mean, a test or a claim):\n", bad.to_markdown(index=False)
+               + "\n"]
     stale = stale_runs(table)
     if len(stale):
         md += ["**Runs not made by the current training code** (their training code differs "
