@@ -121,7 +121,7 @@ def test_runs_of_other_training_code_are_flagged(tmp_path):
     assert code["commit"] is None or len(code["commit"].removesuffix("+dirty")) == 40
 
 
-def test_the_learned_weights_rate_is_chosen_on_dev_among_healthy_runs_that_learn(tmp_path):
+def test_the_learned_weights_rate_is_the_one_that_learns_most_at_no_cost(tmp_path):
     import json
 
     import pandas as pd
@@ -134,8 +134,9 @@ def test_the_learned_weights_rate_is_chosen_on_dev_among_healthy_runs_that_learn
     health_bad = {"test": {"temporal": {**health_ok["test"]["temporal"], "top_share": 1.0,
                                         "classes_predicted": 1}}}
     # lr, seed, dev, final lonely weight (start 0.2), collapsed
-    cases = [(3e-4, 1, 0.70, 0.21, False), (3e-4, 2, 0.71, 0.21, False),
-             (1e-3, 1, 0.66, 0.30, False), (1e-3, 2, 0.68, 0.31, False),
+    cases = [(3e-4, 1, 0.70, 0.21, False), (3e-4, 2, 0.72, 0.21, False),
+             (1e-3, 1, 0.70, 0.30, False), (1e-3, 2, 0.71, 0.31, False),
+             (3e-3, 1, 0.60, 0.50, False), (3e-3, 2, 0.62, 0.52, False),
              (1e-2, 1, 0.75, 0.80, True), (1e-2, 2, 0.74, 0.82, False)]
     for lr, seed, dev, w, bad in cases:
         d = tmp_path / "weights_lr" / "C" / f"hdln_learned~weighting.lr={lr}" / f"seed{seed}"
@@ -151,4 +152,5 @@ def test_the_learned_weights_rate_is_chosen_on_dev_among_healthy_runs_that_learn
     out = reproduction.weight_lr_choice(reproduction.runs(tmp_path), {}).set_index("weights lr")
     assert out.loc[1e-2, "collapsed seeds"] == "1" and not out.loc[1e-2, "chosen"]
     assert not out.loc[3e-4, "learns"] and out.loc[1e-3, "learns"]
-    assert out.loc[1e-3, "chosen"] and out["chosen"].sum() == 1  # 3e-4 has a better dev
+    # 1e-3's dev is within a seed sd of 3e-4's and its weights move more; 3e-3 costs dev
+    assert out.loc[1e-3, "chosen"] and out["chosen"].sum() == 1

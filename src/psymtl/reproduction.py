@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from psymtl import datasets, evaluation, figures, provenance, settings, stats, tables
@@ -357,10 +358,10 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     """Per learning rate of the learned loss weights: seeds, collapsed seeds, the dev
     selection score (mean ± sd over the healthy seeds; what the choice is made on), test
     duration intersection, the weights at the end of training and the largest distance of a
-    weight from its start (``drift``; means over seeds). ``chosen``: the best dev score among
-    the values with no collapsed seed whose weights learn (drift by at least
-    :data:`MIN_DRIFT`, as the paper's Fig. 4 shows its weights doing); where no healthy value
-    learns, the best dev score among the healthy values (``learns`` says which)."""
+    weight from its start (``drift``; means over seeds; ``learns``: by at least
+    :data:`MIN_DRIFT`). ``chosen``: the weights should learn as far as they can without
+    costing health or dev score, so among the values with the fewest collapsed seeds, those
+    whose dev score is within one seed sd of their best, the one whose weights drift most."""
     from psymtl import health
 
     rows = []
@@ -385,7 +386,7 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
         out.append({"weights lr": lr, "seeds": len(g),
                     "collapsed seeds": " ".join(map(str, sorted(g.loc[g["collapsed"], "seed"]))),
                     "dev score": tables.fmt(ok["dev"].mean(), ok["dev"].std()),
-                    "dev mean": ok["dev"].mean(),
+                    "dev mean": ok["dev"].mean(), "dev sd": ok["dev"].std(),
                     "test duration intersection": tables.fmt(ok["test"].mean(),
                                                              ok["test"].std()),
                     **{f"final {k}": g[k].mean() for k in ("gamma_g lonely", "gamma_l lonely",
@@ -393,12 +394,14 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
                     "drift": g["drift"].mean()})
     out = pd.DataFrame(out)
     out["learns"] = out["drift"] >= MIN_DRIFT
-    healthy = out[out["collapsed seeds"] == ""]
-    eligible = healthy[healthy["learns"]] if healthy["learns"].any() else healthy
+    n_bad = out["collapsed seeds"].str.split().str.len()
+    fewest = out[(n_bad == n_bad.min()) & out["dev mean"].notna()]
     out["chosen"] = False
-    if len(eligible):
-        out.loc[eligible["dev mean"].idxmax(), "chosen"] = True
-    return out.drop(columns="dev mean")
+    if len(fewest):
+        best = fewest.loc[fewest["dev mean"].idxmax()]
+        near = fewest[fewest["dev mean"] >= best["dev mean"] - np.nan_to_num(best["dev sd"])]
+        out.loc[near["drift"].idxmax(), "chosen"] = True
+    return out.drop(columns=["dev mean", "dev sd"])
 
 
 def _weight_lr_sweep(table: pd.DataFrame, fig_dir: Path, notes: dict,
