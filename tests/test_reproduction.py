@@ -150,6 +150,7 @@ def test_the_learned_weights_rate_is_the_one_that_learns_most_at_no_cost(tmp_pat
                       "w_gamma_l/lonely": [0.2, w], "w_lambda/global": [0.5, 0.5]}).to_csv(
             d / "train_log.csv", index=False)
     out = reproduction.weight_lr_choice(reproduction.runs(tmp_path), {}).set_index("weights lr")
+    out.index = out.index.astype(float)
     assert out.loc[1e-2, "collapsed seeds"] == "1" and not out.loc[1e-2, "chosen"]
     assert not out.loc[3e-4, "learns"] and out.loc[1e-3, "learns"]
     # 1e-3's dev is within a seed sd of 3e-4's and its weights move more; 3e-3 costs dev

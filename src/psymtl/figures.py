@@ -109,7 +109,8 @@ def weight_sweep(logs_by_value: dict[str, list[str | Path]], out: str | Path,
         row[0].set_ylabel("weight")
     for ax in axes[-1]:
         ax.set_xlabel("training step")
-    axes[0][0].legend(fontsize=6)
+    for ax in axes[0]:
+        ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=110)

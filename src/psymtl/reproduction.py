@@ -383,7 +383,7 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     out = []
     for lr, g in runs_.groupby("lr"):
         ok = g[~g["collapsed"]]
-        out.append({"weights lr": lr, "seeds": len(g),
+        out.append({"weights lr": f"{lr:g}", "seeds": len(g),
                     "collapsed seeds": " ".join(map(str, sorted(g.loc[g["collapsed"], "seed"]))),
                     "dev score": tables.fmt(ok["dev"].mean(), ok["dev"].std()),
                     "dev mean": ok["dev"].mean(), "dev sd": ok["dev"].std(),
