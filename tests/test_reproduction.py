@@ -58,7 +58,8 @@ def test_gap_factors_give_each_factors_effect_and_the_remaining_gap():
 
     rows = []
     for cond, values in {"flat": [0.46, 0.47, 0.48], "flat~max_length=512": [0.55, 0.56, 0.57],
-                         "flat~epochs=6": [0.50, 0.51, 0.99]}.items():
+                         "flat~epochs=6": [0.50, 0.51, 0.99],
+                         "flat_uniform": [0.50, 0.50, 0.50], "hdln": [0.1, 0.2, 0.3]}.items():
         for seed, v in enumerate(values, 1):
             rows.append({"study": "C", "condition": cond, "seed": seed, "split": "test",
                          "task": "temporal", "metric": "accuracy", "value": v,
@@ -66,7 +67,11 @@ def test_gap_factors_give_each_factors_effect_and_the_remaining_gap():
     long = pd.DataFrame(rows)
     comp = pd.DataFrame([{"study": "C", "condition": "flat", "task": "temporal",
                           "metric": "accuracy", "paper_mean": 0.60, "difference": -0.13}])
-    out = reproduction.gap_factors(long, comp).set_index("factor")
+    controls = {"flat_uniform": {"of": "flat", "factor": "uniform weights"},
+                "hdln": {"of": "other", "factor": "not a control of flat"}}
+    out = reproduction.gap_factors(long, comp, controls).set_index("factor")
+    assert len(out) == 3
+    assert out.loc["flat_uniform: uniform weights", "effect"] == pytest.approx(0.03)
     assert out.loc["max_length=512", "effect"] == pytest.approx(0.09)
     assert out.loc["max_length=512", "remaining gap"] == pytest.approx(-0.04)
     lo, hi = (float(x) for x in out.loc["max_length=512", "95% interval"].strip("[]").split(","))

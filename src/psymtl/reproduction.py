@@ -204,13 +204,16 @@ def gaps(comp: pd.DataFrame, notes: dict[str, str]) -> list[str]:
     return [f"- {'; '.join(found)}.\n  {why}" for why, found in grouped.items()]
 
 
-def gap_factors(long: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
+def gap_factors(long: pd.DataFrame, comp: pd.DataFrame,
+                controls: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
     """What closes the gap: for every gap above GAP to a paper value, each run that changes
-    one factor of that condition (a sweep value, ``<condition>~<setting>=<value>``), its
-    effect on the metric (the value's mean minus the condition's over the healthy seeds,
+    one factor of that condition (a sweep value, ``<condition>~<setting>=<value>``, or a
+    declared control condition, ``controls: {control: {of: condition, factor: words}}``), its
+    effect on the metric (the variant's mean minus the condition's over the healthy seeds,
     Welch 95% interval) and the gap that remains."""
     from scipy import stats as sps
 
+    controls = controls or {}
     test = long[(long["split"] == "test") & (long["collapsed"] == "")]
     rows = []
     for r in comp.itertuples():
@@ -219,9 +222,14 @@ def gap_factors(long: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
         sel = test[(test["study"] == r.study) & (test["task"] == r.task)
                    & (test["metric"] == r.metric)]
         base = sel.loc[sel["condition"] == r.condition, "value"].to_numpy(float)
-        for variant in sorted(c for c in sel["condition"].unique()
-                              if c.startswith(r.condition + settings.SWEPT)):
+        variants = {c: c.partition(settings.SWEPT)[2] for c in sel["condition"].unique()
+                    if c.startswith(r.condition + settings.SWEPT)}
+        variants |= {c: f"{c}: {spec['factor']}" for c, spec in controls.items()
+                     if spec.get("of") == r.condition and c in set(sel["condition"])}
+        for variant, factor in sorted(variants.items()):
             v = sel.loc[sel["condition"] == variant, "value"].to_numpy(float)
+            if not len(v) or not len(base):
+                continue
             effect = v.mean() - base.mean()
             lo = hi = float("nan")
             if len(v) > 1 and len(base) > 1:
@@ -232,8 +240,7 @@ def gap_factors(long: pd.DataFrame, comp: pd.DataFrame) -> pd.DataFrame:
                 half = float(sps.t.ppf(0.975, df) * se)
                 lo, hi = effect - half, effect + half
             rows.append({"condition": r.condition, "task": r.task, "metric": r.metric,
-                         "gap": r.difference,
-                         "factor": variant.partition(settings.SWEPT)[2],
+                         "gap": r.difference, "factor": factor,
                          "seeds": f"{len(v)} vs {len(base)}", "effect": effect,
                          "95% interval": f"[{lo:+.3f}, {hi:+.3f}]",
                          "remaining gap": v.mean() - r.paper_mean})
@@ -279,7 +286,7 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
             found = gaps(comp, notes.get("gaps", {}))
             md.append("**Gaps above 0.03 on a headline metric.**\n\n" + (
                 "\n".join(found) if found else "None.") + "\n")
-            closing = gap_factors(long, comp)
+            closing = gap_factors(long, comp, notes.get("controls"))
             if len(closing):
                 md.append("**What closes the gap.** Each run that changes one factor of a "
                           "condition with a gap: its effect on the metric (mean over the "
@@ -419,7 +426,7 @@ def _weight_lr_sweep(table: pd.DataFrame, fig_dir: Path, notes: dict,
                          "weight learning rate (mean over seeds, band min..max)")
     return ["## Learned loss weights: their learning rate\n",
             notes.get("weights_lr_note", "").strip() + "\n",
-            choice.to_markdown(index=False, floatfmt=".3f") + "\n",
+            choice.to_markdown(index=False, floatfmt=".3f", disable_numparse=[0]) + "\n",
             f"![learned-weight learning-rate sweep]({fig_dir.name}/{png.name})\n"]
 
 
