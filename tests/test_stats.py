@@ -322,6 +322,9 @@ def test_training_length_is_visible_to_the_comparison():
         "confounded by training length: x 342 optimizer steps, y 60")
     assert stats.training_length(comp | {"about": ["tasks", "epochs"]},
                                  {"x": [342], "y": [330]}) == ""
+    # more epochs to match steps, cut short by early stopping: still a confound
     assert stats.training_length(comp | {"about": ["epochs"]},
+                                 {"x": [342], "y": [120]}).startswith("confounded")
+    assert stats.training_length(comp | {"length": "about"},
                                  {"x": [342], "y": [60]}).startswith("declared")
     assert stats.training_length(comp, {"x": [], "y": [60]}) == ""

@@ -289,19 +289,21 @@ def compare(comp: dict[str, Any], preds: dict[str, dict[int, pd.DataFrame]],
     return row
 
 
-LENGTH_KEYS = ("epochs", "steps")  # `about` keys that declare a training-length difference
 LENGTH_TOLERANCE = 0.10  # optimizer steps differing by more than this share are a confound
 
 
 def training_length(comp: dict[str, Any], steps: dict[str, list[int]]) -> str:
     """A note when the two systems took different numbers of optimizer steps (mean over
-    their runs, ``steps[system]``) and the comparison does not declare it in ``about``."""
+    their runs, ``steps[system]``): a confound unless the comparison is about training
+    length (``length: about``). Settings in ``about`` such as ``epochs`` do not excuse it: a
+    control given more epochs to match the other's steps must reach them (early stopping
+    can cut it short)."""
     if not all(steps.get(s) for s in (comp["a"], comp["b"])):
         return ""
     sa, sb = (float(np.mean(steps[s])) for s in (comp["a"], comp["b"]))
     if abs(sa - sb) <= LENGTH_TOLERANCE * max(sa, sb):
         return ""
-    declared = any(k in comp.get("about", []) for k in LENGTH_KEYS)
+    declared = comp.get("length", "matched") == "about"
     what = "declared" if declared else "confounded by training length"
     return f"{what}: {comp['a']} {sa:.0f} optimizer steps, {comp['b']} {sb:.0f}"
 
