@@ -328,3 +328,30 @@ def test_training_length_is_visible_to_the_comparison():
     assert stats.training_length(comp | {"length": "about"},
                                  {"x": [342], "y": [60]}).startswith("declared")
     assert stats.training_length(comp, {"x": [], "y": [60]}) == ""
+
+
+def test_learned_weights_that_did_not_move_leave_the_claim_untested(tmp_path):
+    from psymtl.io import write_json
+
+    rng = np.random.default_rng(4)
+    y = (rng.random(300) < 0.4).astype(int)
+    runs = []
+    for seed in (1, 2, 3):
+        for cond, acc in (("learned", 0.9), ("uniform", 0.7)):
+            probs = np.eye(2)[np.where(rng.random(300) < acc, y, 1 - y)] * 0.8 + 0.1
+            run = toy_run(tmp_path, f"{cond}{seed}", probs, y)
+            if cond == "learned":  # weights logged per step, moving by 0.01 in all
+                write_json({"steps": 100, "loss_weights_lr": 1e-3}, run["summary"])
+                pd.DataFrame({"step": [1, 2], "w_a": [0.5, 0.51], "w_b": [0.5, 0.49]}).to_csv(
+                    tmp_path / f"{cond}{seed}" / "train_log.csv", index=False)
+            runs.append({"study": "C", "condition": cond, "seed": seed, **run})
+    comp = {"study": "C", "a": "learned", "b": "uniform", "task": "depression",
+            "metric": "f1", "expect": "a_better", "about": ["weighting"]}
+    out = stats.table([comp], runs, SETTINGS, {}, TASKS).iloc[0]
+    assert out["weights"] == "learned's learned weights did not move (drift 0.010 < 0.05)"
+    assert out["verdict"].startswith("not counted: learned's learned weights did not move")
+    # a comparison about something else is not judged on its weights
+    other = stats.table([comp | {"about": ["tasks"]}], runs, SETTINGS, {}, TASKS).iloc[0]
+    assert other["weights"] == "" and not other["verdict"].startswith("not counted")
+    assert stats.weight_drift(pd.DataFrame({"w_a": [0.2, 0.5, 0.3], "x": [0, 9, 9]})) == \
+        pytest.approx(0.1)

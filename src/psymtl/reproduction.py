@@ -358,7 +358,6 @@ def _significance(runs_: pd.DataFrame, config: dict, tasks: Mapping[str, Task]) 
             .replace("# Headline claims", "### Headline claims").replace("# Tests", "### Tests")]
 
 
-MIN_DRIFT = 0.05  # a learned weight that ends at least this far from its start has learned
 
 
 def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
@@ -366,7 +365,7 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     selection score (mean ± sd over the healthy seeds; what the choice is made on), test
     duration intersection, the weights at the end of training and the largest distance of a
     weight from its start (``drift``; means over seeds; ``learns``: by at least
-    :data:`MIN_DRIFT`). ``chosen``: the weights should learn as far as they can without
+    :data:`psymtl.stats.MIN_DRIFT`). ``chosen``: the weights should learn as far as they can without
     costing health or dev score, so among the values with the fewest collapsed seeds, those
     whose dev score is within one seed sd of their best, the one whose weights drift most."""
     from psymtl import health
@@ -375,12 +374,11 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     for r in table.itertuples():
         summary = read_json(Path(r.dir) / "train_summary.json")
         log = pd.read_csv(Path(r.dir) / "train_log.csv")
-        w = [c for c in log.columns if c.startswith("w_")]
         rows.append({"lr": summary["settings"]["weighting"]["lr"], "seed": r.seed,
                      "collapsed": bool(health.judge(r.metrics, thresholds)),
                      "dev": summary["best"],
                      "test": r.metrics["test"]["temporal"]["intersection"],
-                     "drift": float((log[w].iloc[-1] - log[w].iloc[0]).abs().max()),
+                     "drift": stats.weight_drift(log),
                      **{k: log[c].iloc[-1] for k, c in (("gamma_g lonely", "w_gamma_g/lonely"),
                                                         ("gamma_l lonely", "w_gamma_l/lonely"),
                                                         ("lambda global", "w_lambda/global"))}})
@@ -400,7 +398,7 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
                                                           "lambda global")},
                     "drift": g["drift"].mean()})
     out = pd.DataFrame(out)
-    out["learns"] = out["drift"] >= MIN_DRIFT
+    out["learns"] = out["drift"] >= stats.MIN_DRIFT
     n_bad = out["collapsed seeds"].str.split().str.len()
     fewest = out[(n_bad == n_bad.min()) & out["dev mean"].notna()]
     out["chosen"] = False

@@ -29,6 +29,7 @@ correction over the family. Systems are aligned by post id: posts missing from e
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -290,6 +291,7 @@ def compare(comp: dict[str, Any], preds: dict[str, dict[int, pd.DataFrame]],
 
 
 LENGTH_TOLERANCE = 0.10  # optimizer steps differing by more than this share are a confound
+MIN_DRIFT = 0.05  # learned loss weights that end closer than this to their start did not learn
 
 
 def training_length(comp: dict[str, Any], steps: dict[str, list[int]]) -> str:
@@ -308,6 +310,24 @@ def training_length(comp: dict[str, Any], steps: dict[str, list[int]]) -> str:
     return f"{what}: {comp['a']} {sa:.0f} optimizer steps, {comp['b']} {sb:.0f}"
 
 
+def weight_drift(log: pd.DataFrame) -> float:
+    """The largest distance of a logged loss weight (``w_...`` of ``train_log.csv``) from its
+    start at the end of training (nan without logged weights)."""
+    w = [c for c in log.columns if c.startswith("w_")]
+    return float((log[w].iloc[-1] - log[w].iloc[0]).abs().max()) if w else float("nan")
+
+
+def weights_moved(comp: dict[str, Any], drift: dict[str, list[float]]) -> str:
+    """A note when a comparison is about weighting and a system's learned loss weights
+    (``drift[system]``: :func:`weight_drift` of each run) ended within :data:`MIN_DRIFT` of
+    their start on average: learned against fixed weights is then not tested."""
+    if "weighting" not in comp.get("about", []):
+        return ""
+    still = {s: float(np.mean(d)) for s, d in drift.items() if d and np.mean(d) < MIN_DRIFT}
+    return "; ".join(f"{s}'s learned weights did not move (drift {v:.3f} < {MIN_DRIFT})"
+                     for s, v in still.items())
+
+
 def correct(table: pd.DataFrame, method: str, family: str = "study") -> pd.DataFrame:
     """Adjusted p-values (``<col>_adj``) within each family of comparisons."""
     out = table.copy()
@@ -321,8 +341,9 @@ def correct(table: pd.DataFrame, method: str, family: str = "study") -> pd.DataF
 
 def verdict(row: pd.Series, alpha: float, tau: float) -> str:
     """Was the paper's finding reproduced, on which evidence? A comparison with a collapsed
-    run on either side, or an undeclared difference in training length, is never counted
-    as reproduced: its verdict says why and what the remaining runs show."""
+    run on either side, an undeclared difference in training length, or learned loss weights
+    that did not move is never counted as reproduced: its verdict says why and what the
+    remaining runs show."""
     finding = _finding(row, alpha, tau)
     collapsed = row.get("collapsed") or ""
     length = row.get("training_length") or ""
@@ -330,6 +351,8 @@ def verdict(row: pd.Series, alpha: float, tau: float) -> str:
         return f"not counted: collapsed run(s) {collapsed}; the healthy runs: {finding}"
     if length.startswith("confounded"):
         return f"not counted: {length}; as measured: {finding}"
+    if row.get("weights"):
+        return f"not counted: {row['weights']}; as measured: {finding}"
     return finding
 
 
@@ -384,6 +407,7 @@ def table(comparisons: list[dict[str, Any]], runs: list[dict[str, Any]],
     for comp in comparisons:
         preds: dict[str, dict[int, pd.DataFrame]] = {}
         steps: dict[str, list[int]] = {}
+        drift: dict[str, list[float]] = {}
         collapsed = []
         for system in (comp["a"], comp["b"]):
             mine = [r for r in runs if (r["study"], r["condition"]) == (comp["study"], system)]
@@ -398,11 +422,16 @@ def table(comparisons: list[dict[str, Any]], runs: list[dict[str, Any]],
             steps[system] = [read_json(r["summary"]).get("steps") for r in mine
                              if r.get("summary")]
             steps[system] = [x for x in steps[system] if x]
+            drift[system] = [weight_drift(pd.read_csv(Path(r["summary"]).parent
+                                                      / "train_log.csv"))
+                             for r in healthy if r.get("summary")
+                             and read_json(r["summary"]).get("loss_weights_lr") is not None]
         key = comp["study"] if family == "study" else "all"
         row = compare(comp, preds, settings, int((sizes == key).sum()),
                       task=tasks[comp["task"]])
         row["collapsed"] = "; ".join(collapsed)
         row["training_length"] = training_length(comp, steps)
+        row["weights"] = weights_moved(comp, drift)
         rows.append(row)
     out = correct(pd.DataFrame(rows), settings["correction"], family)
     out["verdict"] = [verdict(r, settings["alpha"], settings["aso_tau"])
