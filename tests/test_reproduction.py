@@ -160,3 +160,23 @@ def test_the_learned_weights_rate_is_the_one_that_learns_most_at_no_cost(tmp_pat
     assert not out.loc[3e-4, "learns"] and out.loc[1e-3, "learns"]
     # 1e-3's dev is within a seed sd of 3e-4's and its weights move more; 3e-3 costs dev
     assert out.loc[1e-3, "chosen"] and out["chosen"].sum() == 1
+
+
+def test_collect_records_the_share_of_posts_each_input_length_cuts(tmp_path):
+    import pandas as pd
+
+    results = tmp_path / "results"
+    (results / "tokens" / "pirina").mkdir(parents=True)
+    # content lengths; 2 special tokens: 128 keeps 126 content tokens, 256 keeps 254
+    lengths = [10, 126, 127, 200, 254, 255, 600, 20]
+    pd.DataFrame({"id": [str(i) for i in range(8)], "ids": [[1]] * 8,
+                  "n_tokens": lengths}).to_parquet(results / "tokens/pirina/minilm.parquet")
+    (results / "tokens/pirina/minilm.json").write_text(json.dumps(
+        {"encoder": "minilm", "max_length": 256, "rows": 8, "truncated": 2,
+         "median_tokens": 163.5, "prefix": [101], "suffix": [102]}))
+    reproduction.collect(results, tmp_path / "runs" / "main")
+    out = reproduction.inputs(tmp_path / "runs", "main").iloc[0]
+    assert (out["dataset"], out["posts"]) == ("pirina", 8)
+    assert out["cut at 128"] == "62%"  # 127, 200, 254, 255, 600: 5 of 8
+    assert out["cut at 256"] == "25%"  # 255, 600
+    assert "cut at 512" not in out  # longer than the token cache holds

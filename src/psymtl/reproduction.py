@@ -27,6 +27,7 @@ from psymtl.tasks import Task
 
 RUN_FILES = ("metrics.json", "predictions.parquet", "train_log.csv", "train_summary.json")
 GAP = 0.03
+CUT_LENGTHS = (128, 256, 512)  # input lengths whose cut share the report shows
 FP32 = "fp32"  # the setup of fp32 twins of main runs: same settings and seeds, bf16 autocast off
 WEIGHTS_LR = "weights_lr"  # the setup of the learned loss weights' learning-rate sweep (Study C)
 
@@ -57,6 +58,13 @@ def collect(results: str | Path, into: str | Path) -> list[Path]:
         shutil.copy2(f, stages / "__".join(f.relative_to(results).parts))
     for f in results.glob("benchmarks/tokenize/*/*.tsv"):
         shutil.copy2(f, stages / "__".join(f.relative_to(results).parts))
+    for f in results.glob("tokens/*/*.parquet"):  # how many posts each input length cuts
+        info = read_json(f.with_suffix(".json"))
+        budget = len(info.get("prefix", [])) + len(info.get("suffix", []))
+        n = pd.read_parquet(f, columns=["n_tokens"])["n_tokens"].to_numpy()
+        (stages / f"lengths__{f.parent.name}__{f.stem}.json").write_text(json.dumps(
+            {"rows": len(n), "cut_at": {str(m): int((n > m - budget).sum())
+                                        for m in CUT_LENGTHS}}, indent=1))
     return written
 
 
@@ -177,14 +185,22 @@ def _best_at_end(summary: dict) -> bool:
 
 
 def inputs(root: Path, setup: str) -> pd.DataFrame:
-    """Per dataset: posts, median tokens and the share cut at the maximum length."""
+    """Per dataset: posts, median tokens and the share of posts cut at each input length
+    (:data:`CUT_LENGTHS`, recorded by :func:`collect`), else at the token cache's length."""
     rows = []
     for f in sorted((root / setup / "stages").glob("tokens__*__*.json")):
         info = read_json(f)
-        rows.append({"dataset": f.name.split("__")[1], "tokenizer": info.get("encoder"),
-                     "posts": info["rows"], "median tokens": info["median_tokens"],
-                     "max length": info["max_length"],
-                     "cut at max length": f"{info['truncated'] / max(info['rows'], 1):.0%}"})
+        row = {"dataset": f.name.split("__")[1], "tokenizer": info.get("encoder"),
+               "posts": info["rows"], "median tokens": info["median_tokens"]}
+        lengths = f.with_name(f.name.replace("tokens__", "lengths__", 1))
+        if lengths.exists():
+            cut = read_json(lengths)
+            row |= {f"cut at {m}": f"{c / max(cut['rows'], 1):.0%}"
+                    for m, c in cut["cut_at"].items() if int(m) <= info["max_length"]}
+        else:
+            row |= {f"cut at {info['max_length']}":
+                    f"{info['truncated'] / max(info['rows'], 1):.0%}"}
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
