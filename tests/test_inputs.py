@@ -239,3 +239,19 @@ def test_a_source_edited_in_place_reruns_from_fetch_and_only_then(wf, tmp_path):
 def _rules(dry: str) -> list[str]:
     return [line.split()[1].rstrip(":") for line in dry.splitlines()
             if line.startswith(("rule ", "localrule "))]
+
+
+def test_a_failing_job_says_one_line_in_one_write(tmp_path):
+    """The user's error leaves the job as one line written at once (jobs failing together
+    never interleave mid-line) and exit status 1; the log file has it too."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "job.log"
+    code = ("from psymtl import logs\nfrom psymtl.errors import InputError\n"
+            f"with logs.to_file({str(log)!r}):\n    raise InputError('data.csv', 'bad', line=3)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr == "error: data.csv, line 3: bad\n"
+    assert "data.csv, line 3: bad" in log.read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -42,7 +43,13 @@ def to_file(path: str | Path) -> Iterator[logging.Logger]:
             root.removeHandler(handler)
             sys.stderr = old
     if failed is not None:
-        raise SystemExit(f"error: {failed}")
+        # one write, so that the lines of jobs failing at once never interleave on a terminal
+        line = f"error: {failed}\n"
+        try:
+            os.write(sys.stderr.fileno(), line.encode())
+        except (AttributeError, OSError, ValueError):  # a stderr without a file (captured)
+            sys.stderr.write(line)
+        raise SystemExit(1)
 
 
 def progress(iterable: Iterable[T], desc: str, **kw: Any) -> tqdm[T]:
