@@ -347,13 +347,15 @@ def verdict(row: pd.Series, alpha: float, tau: float) -> str:
     finding = _finding(row, alpha, tau)
     collapsed = row.get("collapsed") or ""
     length = row.get("training_length") or ""
-    if collapsed:
-        return f"not counted: collapsed run(s) {collapsed}; the healthy runs: {finding}"
+    reasons = [f"collapsed run(s) {collapsed}"] if collapsed else []
     if length.startswith("confounded"):
-        return f"not counted: {length}; as measured: {finding}"
+        reasons.append(length)
     if row.get("weights"):
-        return f"not counted: {row['weights']}; as measured: {finding}"
-    return finding
+        reasons.append(row["weights"])
+    if not reasons:
+        return finding
+    return (f"not counted: {'; '.join(reasons)}; "
+            f"{'the healthy runs' if collapsed else 'as measured'}: {finding}")
 
 
 def _finding(row: pd.Series, alpha: float, tau: float) -> str:
