@@ -355,3 +355,14 @@ def test_learned_weights_that_did_not_move_leave_the_claim_untested(tmp_path):
     assert other["weights"] == "" and not other["verdict"].startswith("not counted")
     assert stats.weight_drift(pd.DataFrame({"w_a": [0.2, 0.5, 0.3], "x": [0, 9, 9]})) == \
         pytest.approx(0.1)
+
+
+def test_a_verdict_not_counted_names_every_reason():
+    row = pd.Series({"collapsed": "a seed 2", "training_length": "", "expect": "a_better",
+                     "weights": "a's learned weights did not move (drift 0.010 < 0.05)",
+                     "seed_test": "none", "p_post_adj": 0.5, "p_seed_adj": np.nan, "metric": "f1",
+                     "post_test": "paired bootstrap",
+                     "mean_diff": 0.01, "aso_eps_min": np.nan})
+    out = stats.verdict(row, 0.05, 0.2)
+    assert out.startswith("not counted: collapsed run(s) a seed 2; a's learned weights did "
+                          "not move (drift 0.010 < 0.05); the healthy runs: ")
