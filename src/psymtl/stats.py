@@ -421,13 +421,12 @@ def table(comparisons: list[dict[str, Any]], runs: list[dict[str, Any]],
             healthy = [r for r in mine if int(r["seed"]) not in bad] or mine
             preds[system] = {int(r["seed"]): pd.read_parquet(r["predictions"])
                              for r in healthy}
-            steps[system] = [read_json(r["summary"]).get("steps") for r in mine
-                             if r.get("summary")]
-            steps[system] = [x for x in steps[system] if x]
+            summaries = {id(r): read_json(r["summary"]) for r in mine if r.get("summary")}
+            steps[system] = [x for x in (v.get("steps") for v in summaries.values()) if x]
             drift[system] = [weight_drift(pd.read_csv(Path(r["summary"]).parent
                                                       / "train_log.csv"))
-                             for r in healthy if r.get("summary")
-                             and read_json(r["summary"]).get("loss_weights_lr") is not None]
+                             for r in healthy if id(r) in summaries
+                             and summaries[id(r)].get("loss_weights_lr") is not None]
         key = comp["study"] if family == "study" else "all"
         row = compare(comp, preds, settings, int((sizes == key).sum()),
                       task=tasks[comp["task"]])
