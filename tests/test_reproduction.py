@@ -143,18 +143,27 @@ def test_the_learned_weights_rate_is_the_one_that_learns_most_at_no_cost(tmp_pat
              (1e-3, 1, 0.70, 0.30, False), (1e-3, 2, 0.71, 0.31, False),
              (3e-3, 1, 0.60, 0.50, False), (3e-3, 2, 0.62, 0.52, False),
              (1e-2, 1, 0.75, 0.80, True), (1e-2, 2, 0.74, 0.82, False)]
-    for lr, seed, dev, w, bad in cases:
-        d = tmp_path / "weights_lr" / "C" / f"hdln_learned~weighting.lr={lr}" / f"seed{seed}"
+    # and a longer schedule at 1e-3 (setup main): shown beside the sweep, never chosen
+    cases += [(1e-3, 1, 0.80, 0.60, False, 6), (1e-3, 2, 0.80, 0.60, False, 6)]
+    for lr, seed, dev, w, bad, *epochs in cases:
+        setup, cond = (("main", "hdln_learned~epochs=6") if epochs else
+                       ("weights_lr", f"hdln_learned~weighting.lr={lr}"))
+        d = tmp_path / setup / "C" / cond / f"seed{seed}"
         d.mkdir(parents=True)
         (d / "metrics.json").write_text(json.dumps({
             "test": {"temporal": {"intersection": dev - 0.1}},
             "health": health_bad if bad else health_ok}))
         (d / "train_summary.json").write_text(json.dumps({
-            "settings": {"weighting": {"lr": lr}}, "best": dev}))
+            "settings": {"weighting": {"lr": lr}, "epochs": (epochs or [2])[0]},
+            "best": dev}))
         pd.DataFrame({"step": [1, 50], "w_gamma_g/lonely": [0.2, w],
                       "w_gamma_l/lonely": [0.2, w], "w_lambda/global": [0.5, 0.5]}).to_csv(
             d / "train_log.csv", index=False)
-    out = reproduction.weight_lr_choice(reproduction.runs(tmp_path), {}).set_index("weights lr")
+    out = reproduction.weight_lr_choice(reproduction.runs(tmp_path), {})
+    assert out["epochs"].tolist() == [2, 2, 6, 2, 2]
+    longer = out[out["epochs"] == 6].iloc[0]
+    assert longer["learns"] and not longer["chosen"]
+    out = out[out["epochs"] == 2].set_index("weights lr")
     out.index = out.index.astype(float)
     assert out.loc[1e-2, "collapsed seeds"] == "1" and not out.loc[1e-2, "chosen"]
     assert not out.loc[3e-4, "learns"] and out.loc[1e-3, "learns"]

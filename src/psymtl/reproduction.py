@@ -320,7 +320,9 @@ def build(root: str | Path, out: str | Path, config: dict, paper: dict,
         md.append(f"![Study {study} test metrics]({fig_dir.name}/{png.name})\n")
         md += _study_figures(mine, study, fig_dir)
     md += _significance(mine, config, tasks)
-    md += _weight_lr_sweep(table[table["setup"] == WEIGHTS_LR], fig_dir, notes,
+    longer = (table["setup"] == main) & table["condition"].str.startswith(
+        f"hdln_learned{settings.SWEPT}epochs=")
+    md += _weight_lr_sweep(table[(table["setup"] == WEIGHTS_LR) | longer], fig_dir, notes,
                            config["health"])
     md += _setups(table[~table["setup"].isin([FP32, WEIGHTS_LR])], notes)
     md += _precision(table, main, notes, config["stats"]["equivalence_margin"])
@@ -377,20 +379,24 @@ def _significance(runs_: pd.DataFrame, config: dict, tasks: Mapping[str, Task]) 
 
 
 def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
-    """Per learning rate of the learned loss weights: seeds, collapsed seeds, the dev
-    selection score (mean ± sd over the healthy seeds; what the choice is made on), test
-    duration intersection, the weights at the end of training and the largest distance of a
-    weight from its start (``drift``; means over seeds; ``learns``: by at least
-    :data:`psymtl.stats.MIN_DRIFT`). ``chosen``: the weights should learn as far as they can without
-    costing health or dev score, so among the values with the fewest collapsed seeds, those
-    whose dev score is within one seed sd of their best, the one whose weights drift most."""
+    """Per learning rate and training length of the learned loss weights: seeds, collapsed
+    seeds, the dev selection score (mean ± sd over the healthy seeds; what the choice is made
+    on), test duration intersection, the weights at the end of training and the largest
+    distance of a weight from its start (``drift``; means over seeds; ``learns``: by at least
+    :data:`psymtl.stats.MIN_DRIFT`). ``chosen``, among the runs of setup ``weights_lr`` (the
+    sweep, at the configured training length; other rows are shown beside it): the weights
+    should learn as far as they can without costing health or dev score, so among the values
+    with the fewest collapsed seeds, those whose dev score is within one seed sd of their best,
+    the one whose weights drift most."""
     from psymtl import health
 
     rows = []
     for r in table.itertuples():
         summary = read_json(Path(r.dir) / "train_summary.json")
         log = pd.read_csv(Path(r.dir) / "train_log.csv")
-        rows.append({"lr": summary["settings"]["weighting"]["lr"], "seed": r.seed,
+        rows.append({"lr": summary["settings"]["weighting"]["lr"],
+                     "epochs": summary["settings"].get("epochs"), "seed": r.seed,
+                     "sweep": r.setup == WEIGHTS_LR,
                      "collapsed": bool(health.judge(r.metrics, thresholds)),
                      "dev": summary["best"],
                      "test": r.metrics["test"]["temporal"]["intersection"],
@@ -402,9 +408,10 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
         return pd.DataFrame()
     runs_ = pd.DataFrame(rows)
     out = []
-    for lr, g in runs_.groupby("lr"):
+    for (lr, epochs, sweep), g in runs_.groupby(["lr", "epochs", "sweep"], dropna=False):
         ok = g[~g["collapsed"]]
-        out.append({"weights lr": f"{lr:g}", "seeds": len(g),
+        out.append({"weights lr": f"{lr:g}", "epochs": epochs, "sweep": sweep,
+                    "seeds": len(g),
                     "collapsed seeds": " ".join(map(str, sorted(g.loc[g["collapsed"], "seed"]))),
                     "dev score": tables.fmt(ok["dev"].mean(), ok["dev"].std()),
                     "dev mean": ok["dev"].mean(), "dev sd": ok["dev"].std(),
@@ -416,13 +423,14 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     out = pd.DataFrame(out)
     out["learns"] = out["drift"] >= stats.MIN_DRIFT
     n_bad = out["collapsed seeds"].str.split().str.len()
-    fewest = out[(n_bad == n_bad.min()) & out["dev mean"].notna()]
+    candidates = out["sweep"] & out["dev mean"].notna()
+    fewest = out[candidates & (n_bad == n_bad[candidates].min())]
     out["chosen"] = False
     if len(fewest):
         best = fewest.loc[fewest["dev mean"].idxmax()]
         near = fewest[fewest["dev mean"] >= best["dev mean"] - np.nan_to_num(best["dev sd"])]
         out.loc[near["drift"].idxmax(), "chosen"] = True
-    return out.drop(columns=["dev mean", "dev sd"])
+    return out.drop(columns=["dev mean", "dev sd", "sweep"])
 
 
 def _weight_lr_sweep(table: pd.DataFrame, fig_dir: Path, notes: dict,
@@ -430,14 +438,17 @@ def _weight_lr_sweep(table: pd.DataFrame, fig_dir: Path, notes: dict,
     choice = weight_lr_choice(table, thresholds)
     if choice.empty:
         return []
-    logs_by_lr: dict[str, list[Path]] = {}
+    logs: dict[tuple[float, int], list[Path]] = {}
     for r in table.itertuples():
-        lr = read_json(Path(r.dir) / "train_summary.json")["settings"]["weighting"]["lr"]
-        logs_by_lr.setdefault(f"lr {lr:g}", []).append(Path(r.dir) / "train_log.csv")
+        s = read_json(Path(r.dir) / "train_summary.json")["settings"]
+        logs.setdefault((s["weighting"]["lr"], s.get("epochs")), []).append(
+            Path(r.dir) / "train_log.csv")
     png = fig_dir / "C_weights_lr_sweep.png"
-    figures.weight_sweep(dict(sorted(logs_by_lr.items(), key=lambda kv: float(kv[0][3:]))),
+    figures.weight_sweep({f"lr {lr:g}, {ep} epochs": files
+                          for (lr, ep), files in sorted(logs.items())},
                          png, "Study C, hdln_learned: learned loss weights per step for each "
-                         "weight learning rate (mean over seeds, band min..max)")
+                         "weight learning rate and training length (mean over seeds, band "
+                         "min..max)")
     return ["## Learned loss weights: their learning rate\n",
             notes.get("weights_lr_note", "").strip() + "\n",
             choice.to_markdown(index=False, floatfmt=".3f", disable_numparse=[0]) + "\n",
