@@ -58,7 +58,7 @@ def test_gap_factors_give_each_factors_effect_and_the_remaining_gap():
 
     rows = []
     for cond, values in {"flat": [0.46, 0.47, 0.48], "flat~max_length=512": [0.55, 0.56, 0.57],
-                         "flat~epochs=6": [0.50, 0.51, 0.99],
+                         "flat~epochs=6": [0.50, 0.51, 0.99], "flat~max_length=256": [0.49],
                          "flat_uniform": [0.50, 0.50, 0.50], "hdln": [0.1, 0.2, 0.3]}.items():
         for seed, v in enumerate(values, 1):
             rows.append({"study": "C", "condition": cond, "seed": seed, "split": "test",
@@ -70,7 +70,8 @@ def test_gap_factors_give_each_factors_effect_and_the_remaining_gap():
     controls = {"flat_uniform": {"of": "flat", "factor": "uniform weights"},
                 "hdln": {"of": "other", "factor": "not a control of flat"}}
     out = reproduction.gap_factors(long, comp, controls).set_index("factor")
-    assert len(out) == 3
+    assert len(out) == 4
+    assert out.loc["max_length=256", "95% interval"] == "n/a (one seed)"
     assert out.loc["flat_uniform: uniform weights", "effect"] == pytest.approx(0.03)
     assert out.loc["max_length=512", "effect"] == pytest.approx(0.09)
     assert out.loc["max_length=512", "remaining gap"] == pytest.approx(-0.04)

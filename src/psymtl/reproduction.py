@@ -247,18 +247,18 @@ def gap_factors(long: pd.DataFrame, comp: pd.DataFrame,
             if not len(v) or not len(base):
                 continue
             effect = v.mean() - base.mean()
-            lo = hi = float("nan")
+            interval = "n/a (one seed)"
             if len(v) > 1 and len(base) > 1:
                 va, vb = v.var(ddof=1) / len(v), base.var(ddof=1) / len(base)
                 se = (va + vb) ** 0.5
                 df = (va + vb) ** 2 / (va ** 2 / (len(v) - 1) + vb ** 2 / (len(base) - 1)) \
                     if se > 0 else 1.0
                 half = float(sps.t.ppf(0.975, df) * se)
-                lo, hi = effect - half, effect + half
+                interval = f"[{effect - half:+.3f}, {effect + half:+.3f}]"
             rows.append({"condition": r.condition, "task": r.task, "metric": r.metric,
                          "gap": r.difference, "factor": factor,
                          "seeds": f"{len(v)} vs {len(base)}", "effect": effect,
-                         "95% interval": f"[{lo:+.3f}, {hi:+.3f}]",
+                         "95% interval": interval,
                          "remaining gap": v.mean() - r.paper_mean})
     return pd.DataFrame(rows)
 
