@@ -388,6 +388,11 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
     should learn as far as they can without costing health or dev score, so among the values
     with the fewest collapsed seeds, those whose dev score is within one seed sd of their best,
     the one whose weights drift most."""
+    return _weight_choice(_weight_runs(table, thresholds))
+
+
+def _weight_runs(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
+    """One row per run: its weights' rate and training length, health, scores and weights."""
     from psymtl import health
 
     rows = []
@@ -396,7 +401,7 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
         log = pd.read_csv(Path(r.dir) / "train_log.csv")
         rows.append({"lr": summary["settings"]["weighting"]["lr"],
                      "epochs": summary["settings"].get("epochs"), "seed": r.seed,
-                     "sweep": r.setup == WEIGHTS_LR,
+                     "sweep": r.setup == WEIGHTS_LR, "log": Path(r.dir) / "train_log.csv",
                      "collapsed": bool(health.judge(r.metrics, thresholds)),
                      "dev": summary["best"],
                      "test": r.metrics["test"]["temporal"]["intersection"],
@@ -404,9 +409,12 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
                      **{k: log[c].iloc[-1] for k, c in (("gamma_g lonely", "w_gamma_g/lonely"),
                                                         ("gamma_l lonely", "w_gamma_l/lonely"),
                                                         ("lambda global", "w_lambda/global"))}})
-    if not rows:
+    return pd.DataFrame(rows)
+
+
+def _weight_choice(runs_: pd.DataFrame) -> pd.DataFrame:
+    if runs_.empty:
         return pd.DataFrame()
-    runs_ = pd.DataFrame(rows)
     out = []
     for (lr, epochs, sweep), g in runs_.groupby(["lr", "epochs", "sweep"], dropna=False):
         ok = g[~g["collapsed"]]
@@ -435,17 +443,13 @@ def weight_lr_choice(table: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
 
 def _weight_lr_sweep(table: pd.DataFrame, fig_dir: Path, notes: dict,
                      thresholds: dict) -> list[str]:
-    choice = weight_lr_choice(table, thresholds)
+    runs_ = _weight_runs(table, thresholds)
+    choice = _weight_choice(runs_)
     if choice.empty:
         return []
-    logs: dict[tuple[float, int], list[Path]] = {}
-    for r in table.itertuples():
-        s = read_json(Path(r.dir) / "train_summary.json")["settings"]
-        logs.setdefault((s["weighting"]["lr"], s.get("epochs")), []).append(
-            Path(r.dir) / "train_log.csv")
     png = fig_dir / "C_weights_lr_sweep.png"
-    figures.weight_sweep({f"lr {lr:g}, {ep} epochs": files
-                          for (lr, ep), files in sorted(logs.items())},
+    figures.weight_sweep({f"lr {lr:g}, {ep} epochs": list(g["log"])
+                          for (lr, ep), g in runs_.groupby(["lr", "epochs"])},
                          png, "Study C, hdln_learned: learned loss weights per step for each "
                          "weight learning rate and training length (mean over seeds, band "
                          "min..max)")
