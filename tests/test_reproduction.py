@@ -190,3 +190,16 @@ def test_collect_records_the_share_of_posts_each_input_length_cuts(tmp_path):
     assert out["cut at 128"] == "62%"  # 127, 200, 254, 255, 600: 5 of 8
     assert out["cut at 256"] == "25%"  # 255, 600
     assert "cut at 512" not in out  # longer than the token cache holds
+
+
+def test_each_claim_is_tested_again_where_both_systems_ran_the_same_gap_setting():
+    comps = [{"study": "C", "a": "hdln", "b": "flat", "claim": "HDLN below flat"},
+             {"study": "C", "a": "hdln", "b": "flat_uniform", "claim": "matched weighting"}]
+    present = {("C", c) for c in ("hdln", "flat", "flat_uniform", "hdln~epochs=6",
+                                  "flat~epochs=6", "hdln~max_length=512",
+                                  "flat~max_length=256")}
+    present.add(("B", "hdln~epochs=6"))  # another study's run of that name: no partner
+    out = reproduction.swept_comparisons(comps, present)
+    assert [(c["a"], c["b"]) for c in out] == [("hdln~epochs=6", "flat~epochs=6")]
+    assert out[0]["claim"] == "HDLN below flat; both at epochs=6"
+    assert comps[0]["a"] == "hdln"  # the declared comparison itself is left as it was
