@@ -203,3 +203,26 @@ def test_each_claim_is_tested_again_where_both_systems_ran_the_same_gap_setting(
     assert [(c["a"], c["b"]) for c in out] == [("hdln~epochs=6", "flat~epochs=6")]
     assert out[0]["claim"] == "HDLN below flat; both at epochs=6"
     assert comps[0]["a"] == "hdln"  # the declared comparison itself is left as it was
+
+
+def test_every_gap_run_of_a_compared_system_shows_its_effect_on_the_claims_metric():
+    import pandas as pd
+
+    rows = []
+    for cond, values in {"stacked": [0.90, 0.91, 0.89], "stacked~max_length=512": [0.93, 0.92],
+                         "stacked~epochs=6": [0.88], "other~epochs=6": [0.5, 0.6]}.items():
+        for seed, v in enumerate(values, 1):
+            for task, metric in (("depression", "f1"), ("depression", "accuracy")):
+                rows.append({"study": "B", "condition": cond, "seed": seed, "split": "test",
+                             "task": task, "metric": metric, "value": v, "collapsed": ""})
+    comps = [{"study": "B", "a": "de", "b": "stacked", "task": "depression", "metric": "f1"},
+             {"study": "C", "a": "x", "b": "stacked", "task": "depression", "metric": "f1"}]
+    out = reproduction.claim_metric_effects(pd.DataFrame(rows), comps, "B")
+    # only the compared system's gap runs, only on the claim's metric; no gap to a paper needed
+    assert out[["condition", "metric", "factor", "seeds"]].values.tolist() == [
+        ["stacked", "f1", "epochs=6", "1 vs 3"], ["stacked", "f1", "max_length=512", "2 vs 3"]]
+    longer = out.set_index("factor").loc["max_length=512"]
+    assert longer["effect"] == pytest.approx(0.925 - 0.90)
+    lo, hi = (float(x) for x in longer["95% interval"].strip("[]").split(","))
+    assert lo < 0.025 < hi
+    assert out.set_index("factor").loc["epochs=6", "95% interval"] == "n/a (one seed)"
